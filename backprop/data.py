@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['MNIST_SAMPLE', 'MNIST_SAMPLE_SHA256', 'load_mnist_sample', 'train_valid_split', 'normalise']
 
-# %% ../nbs/00_data.ipynb #57574f1f
+# %% ../nbs/00_data.ipynb #8f1bffbe
 import hashlib
+import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -16,9 +17,11 @@ import torch
 MNIST_SAMPLE = Path(str(files("backprop") / "mnist_5k.npz"))
 MNIST_SAMPLE_SHA256 = "246e0c30eeea57c8d0037d3f38c8e00651ec204cc61b8022563e9aeeb9d756f4"
 
-# %% ../nbs/00_data.ipynb #f39b2dfe
+# %% ../nbs/00_data.ipynb #0ec4015a
 def load_mnist_sample(path=None):
     "5,000 MNIST digits: images as a (5000, 784) float32 tensor in [0, 1], labels as (5000,) int64."
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_mnist_sample: path must be a file path (str or Path) or None, got {type(path).__name__}")
     path = Path(path or MNIST_SAMPLE)
     if not path.exists():
         raise FileNotFoundError(f"load_mnist_sample: no file at {path}; the package ships it as {MNIST_SAMPLE.name}")
@@ -32,9 +35,12 @@ def load_mnist_sample(path=None):
     x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
     return x, torch.from_numpy(labels.astype(np.int64))
 
-# %% ../nbs/00_data.ipynb #0f3c010d
+# %% ../nbs/00_data.ipynb #3f9d3728
 def train_valid_split(x, y, n_valid=1000, seed=42):
     "Shuffle (seeded) and split `x`, `y` into (x_train, y_train, x_valid, y_valid)."
+    for name, t in (("x", x), ("y", y)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"train_valid_split: {name} must be a torch.Tensor, got {type(t).__name__}")
     if len(x) != len(y):
         raise ValueError(f"train_valid_split: x has {len(x)} rows but y has {len(y)}")
     if not 0 < n_valid < len(x):
@@ -45,5 +51,13 @@ def train_valid_split(x, y, n_valid=1000, seed=42):
 
 def normalise(x_train, x_valid):
     "Scale both sets with the training set's mean and standard deviation."
+    for name, t in (("x_train", x_train), ("x_valid", x_valid)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.ndim != 2:
+            raise TypeError(f"normalise: {name} must be a 2-D floating-point tensor (N, n_features), got "
+                            + (f"{t.dtype} of shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__))
+    if x_train.shape[1] != x_valid.shape[1]:
+        raise ValueError(f"normalise: x_train has {x_train.shape[1]} features per row but x_valid has {x_valid.shape[1]}")
     mean, std = x_train.mean(), x_train.std()
+    if not std > 0:
+        raise ValueError(f"normalise: x_train has standard deviation {std.item()}: a constant (or too small) set cannot be scaled")
     return (x_train - mean) / std, (x_valid - mean) / std

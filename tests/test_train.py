@@ -1,0 +1,207 @@
+"""Minibatches, SGD, the training loop and the command line of backprop.train (chapter 5)."""
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from backprop.forward import init_params, mlp
+from backprop.losses import classifier_forward_and_backward, evaluate_classifier
+from backprop.train import fit, minibatches, random_shift, sgd_step
+
+root = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    "Small matrices: one torch thread is as fast, and waits for no busy core (chapter 5); restored after each test."
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+# ---- minibatches -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n,bs", [(1, 1), (10, 3), (64, 64), (65, 64), (5, 100)])
+def test_minibatches_cover_every_row_once(n, bs):
+    x = torch.arange(n, dtype=torch.float64)[:, None].repeat(1, 2)
+    y = torch.arange(n)
+    batches = list(minibatches(x, y, bs, gen()))
+    assert [len(yb) for _, yb in batches] == [min(bs, n - i) for i in range(0, n, bs)]
+    assert sorted(torch.cat([yb for _, yb in batches]).tolist()) == list(range(n))
+    for xb, yb in batches:                                  # rows of x and y stay paired
+        assert torch.equal(xb[:, 0].long(), yb)
+
+
+def test_minibatches_are_seeded_and_shuffled():
+    x, y = torch.randn(100, 3), torch.arange(100)
+    first = [yb for _, yb in minibatches(x, y, 10, gen(1))]
+    again = [yb for _, yb in minibatches(x, y, 10, gen(1))]
+    other = [yb for _, yb in minibatches(x, y, 10, gen(2))]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(torch.cat(first), torch.cat(other))
+    assert not torch.equal(torch.cat(first), y)             # not the original order
+
+
+def test_minibatches_bad_input():
+    x, y = torch.randn(10, 3), torch.arange(10)
+    with pytest.raises(ValueError, match="x has 10 rows but y has 9"):
+        next(minibatches(x, y[:9], 4))
+    with pytest.raises(ValueError, match="empty"):
+        next(minibatches(x[:0], y[:0], 4))
+    for bs in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="bs must be a positive int"):
+            next(minibatches(x, y, bs))
+
+
+# ---- sgd_step and random_shift -----------------------------------------------------------------
+
+def test_sgd_step_moves_against_the_gradient():
+    p = torch.randn(3, 2, dtype=torch.float64)
+    p.g = torch.randn(3, 2, dtype=torch.float64)
+    expected = p - 0.1 * p.g
+    sgd_step([p], 0.1)
+    assert_close(p, expected, rtol=0, atol=0)
+
+
+def test_sgd_step_without_or_with_a_wrong_gradient():
+    w, b = torch.randn(3, 2), torch.randn(2)
+    w.g = torch.randn(3, 2)
+    with pytest.raises(RuntimeError, match="parameter 1 has no .g; run the backward pass"):
+        sgd_step([w, b], 0.1)
+    b.g = torch.randn(3)
+    with pytest.raises(ValueError, match=r"parameter 1 has shape \(2,\) but its .g has shape \(3,\)"):
+        sgd_step([w, b], 0.1)
+
+
+def test_random_shift_moves_pixels_only():
+    x = torch.rand(5, 784, generator=gen())
+    shifted = random_shift(x, 2, gen(3))
+    assert shifted.shape == x.shape
+    assert_close(shifted.sort(1).values, x.sort(1).values, rtol=0, atol=0)   # same pixels per image
+    assert torch.equal(random_shift(x, 0, gen()), x)
+    moved = sum(not torch.equal(random_shift(x, 2, gen(s)), x) for s in range(10))
+    assert moved >= 5
+    with pytest.raises(ValueError, match=r"expected flattened 28x28 images of shape \(N, 784\), got \(5, 28, 28\)"):
+        random_shift(x.view(5, 28, 28), 2)
+
+
+# ---- fit ---------------------------------------------------------------------------------------
+
+def small_data(dtype=torch.float32, n=640, seed=0):
+    g = gen(seed)
+    x = torch.randn(n + 100, 784, generator=g, dtype=dtype)
+    y = torch.randint(0, 10, (n + 100,), generator=g)
+    return x[:n], y[:n], x[n:], y[n:]
+
+
+def torch_reference(params, data, epochs, lr, bs, decay, max_shift, seed):
+    "The training of `fit`, with autograd and torch.optim.SGD, on the same batches and shifts."
+    x_train, y_train = data[:2]
+    leaves = [p.detach().clone().requires_grad_() for p in params]
+    opt = torch.optim.SGD(leaves, lr=lr)
+    n_steps = epochs * math.ceil(len(x_train) / bs)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1 - k / n_steps if decay else 1.)
+    g = gen(seed)
+    steps = 0
+    for _ in range(epochs):
+        for xb, yb in minibatches(x_train, y_train, bs, g):
+            if max_shift: xb = random_shift(xb, max_shift, g)
+            loss = torch.nn.functional.cross_entropy(mlp(xb, *leaves), yb)
+            opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+            steps += 1
+    return [p.detach() for p in leaves], steps
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, dict(rtol=1e-10, atol=1e-12)),
+                                       (torch.float32, dict(rtol=1e-5, atol=1e-6))])
+@pytest.mark.parametrize("decay,max_shift", [(False, 0), (True, 2)])
+def test_fit_matches_torch_optim_sgd_step_for_step(dtype, tol, decay, max_shift):
+    data = small_data(dtype)
+    start = init_params(784, 32, 10, generator=gen(1), dtype=dtype)
+    ours = [p.clone() for p in start]
+    hist = fit(ours, data, classifier_forward_and_backward, evaluate_classifier, epochs=3, lr=0.1, bs=64,
+               decay=decay, max_shift=max_shift, seed=5, verbose=False)
+    theirs, steps = torch_reference(start, data, epochs=3, lr=0.1, bs=64, decay=decay, max_shift=max_shift, seed=5)
+    assert steps == len(hist["step_loss"]) == 30
+    compared = 0
+    for o, t, s in zip(ours, theirs, start, strict=True):
+        assert_close(o, t, **tol)
+        compared += 1
+    assert compared == 4
+    assert max(float((o - s).abs().max()) for o, s in zip(ours, start)) > 1e-2   # the weights did move
+
+
+def test_fit_history_and_output(capsys):
+    data = small_data()
+    params = init_params(784, 16, 10, generator=gen())
+    hist = fit(params, data, classifier_forward_and_backward, evaluate_classifier, epochs=2, lr=0.05)
+    assert len(hist["step_loss"]) == 2 * 10 and [r["epoch"] for r in hist["epoch"]] == [1, 2]
+    assert set(hist["epoch"][0]) == {"epoch", "train_loss", "valid_loss", "valid_acc", "seconds"}
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == 3 and lines[0].split() == ["epoch", "train_loss", "valid_loss", "valid_acc", "time"]
+    assert "\r" not in out and "█" not in out            # no progress bar written into a log
+    fit(params, data, classifier_forward_and_backward, evaluate_classifier, epochs=1, verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_fit_bad_data():
+    x_train, y_train, x_valid, y_valid = small_data(n=64)
+    args = (classifier_forward_and_backward, evaluate_classifier)
+    params = init_params(784, 8, 10, generator=gen())
+    bad = x_train.clone(); bad[3, 7] = float("nan"); bad[5, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"x_train contains 2 NaN value\(s\)"):
+        fit(params, (bad, y_train, x_valid, y_valid), *args, verbose=False)
+    with pytest.raises(ValueError, match="x_valid is empty"):
+        fit(params, (x_train, y_train, x_valid[:0], y_valid[:0]), *args, verbose=False)
+    with pytest.raises(ValueError, match="x_train has 64 rows but y_train has 63"):
+        fit(params, (x_train, y_train[:63], x_valid, y_valid), *args, verbose=False)
+    with pytest.raises(ValueError, match=r"data must be \(x_train, y_train, x_valid, y_valid\)"):
+        fit(params, (x_train, y_train), *args, verbose=False)
+    with pytest.raises(TypeError, match="x_train has dtype torch.int64"):
+        fit(params, (x_train.long(), y_train, x_valid, y_valid), *args, verbose=False)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 9\] for 10 classes, got labels from 10 to 10"):
+        fit(params, (x_train, torch.full_like(y_train, 10), x_valid, y_valid), *args, verbose=False)
+
+
+# ---- the command line --------------------------------------------------------------------------
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "backprop.train", *args], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_prints_one_line_per_epoch_then_the_final_accuracy():
+    res = run_cli("--epochs", "2", "--hidden", "32")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) == 4 and lines[0].split()[0] == "epoch"
+    assert [int(l.split()[0]) for l in lines[1:3]] == [1, 2]
+    assert lines[-1].startswith("final validation accuracy: ") and "\r" not in res.stdout
+
+
+def test_cli_rejects_a_bad_option():
+    res = run_cli("--epochs", "two")
+    assert res.returncode == 2 and "invalid int value" in res.stderr
+
+
+def test_importing_train_does_not_train():
+    res = subprocess.run([sys.executable, "-c", "import backprop.train"], capture_output=True, text=True, cwd=root)
+    assert res.returncode == 0 and res.stdout == ""
+
+
+def test_default_cli_reaches_95_percent_validation_accuracy():
+    "The target of the course's issue 5: the default `python -m backprop.train`, >= 95 % on the held-out 1,000."
+    res = run_cli()
+    assert res.returncode == 0, res.stderr
+    acc = float(res.stdout.splitlines()[-1].split()[3])
+    assert acc >= 0.95, res.stdout

@@ -29,7 +29,7 @@ import torch
 
 import backprop
 from backprop.check import GradReport, check_grads, diagnose, rel_error
-from backprop.data import load_mnist_sample, normalise, train_valid_split
+from backprop.data import MNIST_SAMPLE, download_mnist, load_mnist, load_mnist_sample, normalise, train_valid_split
 from backprop.forward import init_params, lin, mlp, mse, relu
 from backprop.grads import forward_and_backward, lin_grad, mse_grad, numerical_grad, relu_grad
 from backprop.layers import Lin, LinFunction, Model, Module, Mse, MseFunction, Relu, ReluFunction, TorchModel
@@ -94,6 +94,12 @@ SWEEP = {
         bad("value", lambda: train_valid_split(T(10, 3), T(10), n_valid=10), ValueError, "n_valid must be between 1 and 9, got 10"),
         bad("order", lambda: train_valid_split(T(10, 3), T(10), 42, 100), ValueError, "n_valid must be between 1 and 9, got 42"),
         bad("dtype", lambda: train_valid_split([1, 2, 3], [1, 2, 3], n_valid=1), TypeError, "x must be a torch.Tensor, got list"),
+    ],
+    "backprop.data.download_mnist": [
+        bad("value", lambda: download_mnist(tempfile.mkdtemp(), url="file:///nonexistent/mnist.npz"), ConnectionError, "could not download file:///nonexistent/mnist.npz"),
+    ],
+    "backprop.data.load_mnist": [
+        bad("value", lambda: load_mnist(MNIST_SAMPLE), ValueError, r"lacks the arrays \['x_test', 'x_train', 'y_test', 'y_train'\]"),
     ],
     "backprop.data.normalise": [
         bad("value", lambda: normalise(torch.ones(3, 2), torch.ones(2, 2)), ValueError, "standard deviation 0.0: a constant"),

@@ -1,0 +1,67 @@
+"""backprop.data: the shipped sample, and the optional full-MNIST download tested on local files only."""
+import hashlib
+import socket
+
+import numpy as np
+import pytest
+import torch
+
+from backprop.data import MNIST_SAMPLE, download_mnist, load_mnist, load_mnist_sample
+
+
+def fake_mnist(path):
+    "A tiny file shaped like Keras's mnist.npz; returns its SHA-256."
+    rng = np.random.default_rng(0)
+    np.savez(path, x_train=rng.integers(0, 256, (6, 28, 28), dtype=np.uint8), y_train=np.arange(6, dtype=np.uint8),
+             x_test=rng.integers(0, 256, (2, 28, 28), dtype=np.uint8), y_test=np.arange(2, dtype=np.uint8))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_shipped_sample_is_balanced_and_scaled():
+    x, y = load_mnist_sample()
+    assert x.shape == (5000, 784) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert torch.bincount(y).tolist() == [500] * 10
+
+
+def test_download_checks_the_hash_and_caches(tmp_path):
+    src = tmp_path / "served.npz"
+    digest = fake_mnist(src)
+    cache = tmp_path / "cache"
+    path = download_mnist(cache, url=src.as_uri(), sha256=digest)
+    assert path == cache / "mnist.npz" and path.read_bytes() == src.read_bytes()
+    src.unlink()                                       # a second call must use the cache, not the URL
+    assert download_mnist(cache, url=src.as_uri(), sha256=digest) == path
+    x_train, y_train, x_test, y_test = load_mnist(path)
+    assert x_train.shape == (6, 784) and x_test.shape == (2, 784) and y_train.tolist() == list(range(6))
+
+
+def test_download_refuses_a_file_with_the_wrong_hash(tmp_path):
+    src = tmp_path / "served.npz"
+    fake_mnist(src)
+    with pytest.raises(ValueError, match="expected 0{64}: refusing a damaged or different file"):
+        download_mnist(tmp_path / "cache", url=src.as_uri(), sha256="0" * 64)
+    assert not list((tmp_path / "cache").iterdir()), "a refused download must leave nothing in the cache"
+
+
+def test_download_offline_is_a_clear_error(tmp_path):
+    with socket.socket() as s:                         # a loopback port that nothing listens on
+        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    with pytest.raises(ConnectionError, match="are you offline"):
+        download_mnist(tmp_path, url=f"http://127.0.0.1:{port}/mnist.npz", timeout=5)
+
+
+def test_load_mnist_names_missing_arrays(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x_train=np.zeros((1, 28, 28)))
+    with pytest.raises(ValueError, match=r"lacks the arrays \['x_test', 'y_test', 'y_train'\]"):
+        load_mnist(bad)
+
+
+def test_the_shipped_file_hash_is_checked(tmp_path, monkeypatch):
+    import backprop.data as data
+    damaged = tmp_path / "mnist_5k.npz"
+    damaged.write_bytes(MNIST_SAMPLE.read_bytes()[:-10])
+    monkeypatch.setattr(data, "MNIST_SAMPLE", damaged)
+    with pytest.raises(ValueError, match="the file is damaged"):
+        data.load_mnist_sample()

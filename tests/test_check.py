@@ -9,15 +9,6 @@ from backprop.grads import forward_and_backward, lin_grad, relu_grad
 f64 = dict(dtype=torch.float64)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    "Tiny tensors: one thread is faster, and on a busy machine torch's thread pool can be 100 times slower."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def lin_case(N=8, n_in=5, n_out=3, dtype=torch.float64, seed=0):
     "inp, w, b, the upstream G, and the correct gradients of sum(G * lin(inp, w, b))."
     gen = torch.Generator().manual_seed(seed)

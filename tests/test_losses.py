@@ -15,15 +15,6 @@ from backprop.losses import (classifier_forward_and_backward, cross_entropy, cro
 TOL = {torch.float32: dict(rtol=1e-5, atol=1e-6), torch.float64: dict(rtol=1e-10, atol=1e-12)}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    "Small matrices: one torch thread is as fast, and waits for no busy core (chapter 5); restored after each test."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def gen(seed=0):
     return torch.Generator().manual_seed(seed)
 

@@ -64,15 +64,6 @@ MUTANTS = [
 HAS_LAYERS = importlib.util.find_spec("backprop.layers") is not None
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    "Tiny tensors: one thread is faster, and on a busy machine torch's thread pool can be 100 times slower."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def source(target):
     if target == "grads": return inspect.getsource(backprop.grads)
     if target == "two_use": return TWO_USE_SRC

@@ -23,15 +23,6 @@ size = st.integers(1, 6)
 seed = st.integers(0, 2**31 - 1)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    "Tiny tensors: one thread is faster, and on a busy machine torch's thread pool can be 100 times slower."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def randn(gen, *shape): return torch.randn(*shape, generator=gen, **f64)
 
 

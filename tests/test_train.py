@@ -15,15 +15,6 @@ from backprop.train import fit, minibatches, random_shift, sgd_step
 root = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    "Small matrices: one torch thread is as fast, and waits for no busy core (chapter 5); restored after each test."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def gen(seed=0):
     return torch.Generator().manual_seed(seed)
 

@@ -6,7 +6,7 @@
 __all__ = ['MNIST_SAMPLE', 'MNIST_SAMPLE_SHA256', 'MNIST_URL', 'MNIST_SHA256', 'load_mnist_sample', 'train_valid_split',
            'normalise', 'download_mnist', 'load_mnist']
 
-# %% ../nbs/00_data.ipynb #7c59787e
+# %% ../nbs/00_data.ipynb #6b4e97d6
 import hashlib
 import os
 from importlib.resources import files
@@ -18,7 +18,7 @@ import torch
 MNIST_SAMPLE = Path(str(files("backprop") / "mnist_5k.npz"))
 MNIST_SAMPLE_SHA256 = "246e0c30eeea57c8d0037d3f38c8e00651ec204cc61b8022563e9aeeb9d756f4"
 
-# %% ../nbs/00_data.ipynb #10a8ba2b
+# %% ../nbs/00_data.ipynb #9a8e4049
 def load_mnist_sample(path=None):
     "5,000 MNIST digits: images as a (5000, 784) float32 tensor in [0, 1], labels as (5000,) int64."
     if path is not None and not isinstance(path, (str, os.PathLike)):
@@ -36,7 +36,7 @@ def load_mnist_sample(path=None):
     x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
     return x, torch.from_numpy(labels.astype(np.int64))
 
-# %% ../nbs/00_data.ipynb #46f89759
+# %% ../nbs/00_data.ipynb #87804f67
 def train_valid_split(x, y, n_valid=1000, seed=42):
     "Shuffle (seeded) and split `x`, `y` into (x_train, y_train, x_valid, y_valid)."
     for name, t in (("x", x), ("y", y)):
@@ -63,7 +63,7 @@ def normalise(x_train, x_valid):
         raise ValueError(f"normalise: x_train has standard deviation {std.item()}: a constant (or too small) set cannot be scaled")
     return (x_train - mean) / std, (x_valid - mean) / std
 
-# %% ../nbs/00_data.ipynb #7e0c6f8a
+# %% ../nbs/00_data.ipynb #bf2c901c
 import urllib.error
 import urllib.request
 

@@ -5,33 +5,44 @@
 # %% auto #0
 __all__ = ['numerical_grad', 'mse_grad', 'relu_grad', 'lin_grad', 'forward_and_backward']
 
-# %% ../nbs/02_backward.ipynb #b5acc996
+# %% ../nbs/02_backward.ipynb #54ba52e3
 import torch
 from .forward import lin, relu, mse, _check_tensor, _check_same_dtype, _check_lin_args, _check_mse_args, _shape
 
-# %% ../nbs/02_backward.ipynb #881003aa
+# %% ../nbs/02_backward.ipynb #fc28faa8
+def _scalar(v):
+    "The float value of a loss; a clear error when it is not a single number."
+    if isinstance(v, torch.Tensor) and v.numel() != 1:
+        raise ValueError(f"numerical_grad: f(x) must return a scalar, got a tensor of shape {_shape(v)}")
+    return float(v)
+
 def numerical_grad(f, x, h=1e-6):
-    "Central finite-difference gradient of the scalar `f(x)` with respect to `x` (same shape as `x`); use float64."
+    "Central finite-difference gradient of the scalar `f(x)` with respect to `x` (same shape as `x`); float64 only."
+    if not callable(f):
+        raise TypeError(f"numerical_grad: f must be a function of x returning a scalar, got {type(f).__name__}")
     _check_tensor("numerical_grad", "x", x)
+    if x.dtype != torch.float64:
+        raise TypeError(f"numerical_grad: x has dtype {x.dtype}; central differences need float64 "
+                        f"(in float32 with h={h} they keep about one correct digit): pass x.double()")
     x = x.detach().clone()
     flat, g = x.view(-1), torch.zeros(x.numel(), dtype=x.dtype)
     for i in range(flat.numel()):
         old = flat[i].item()
-        flat[i] = old + h; f_plus = float(f(x))
-        flat[i] = old - h; f_minus = float(f(x))
+        flat[i] = old + h; f_plus = _scalar(f(x))
+        flat[i] = old - h; f_minus = _scalar(f(x))
         flat[i] = old
         g[i] = (f_plus - f_minus) / (2 * h)
     return g.view(x.shape)
 
-# %% ../nbs/02_backward.ipynb #e9e5e380
+# %% ../nbs/02_backward.ipynb #0aa31876
 def mse_grad(inp, targ):
     "Set `inp.g` = dL/d(inp) for L = mse(inp, targ): 2 (inp - targ) / N, shape (N, 1)."
     _check_mse_args("mse_grad", inp, targ)
     inp.g = 2. * (inp.squeeze(-1) - targ).unsqueeze(-1) / inp.shape[0]   # (N,) -> (N, 1)
 
-# %% ../nbs/02_backward.ipynb #9723f700
+# %% ../nbs/02_backward.ipynb #ac8c3294
 def _upstream(fn, out):
-    "out.g, checked: it must exist (call order) and have the shape of `out`."
+    "out.g, checked: it must exist (call order) and have the shape and dtype of `out`."
     g = getattr(out, "g", None)
     if g is None:
         raise RuntimeError(f"{fn}: out.g is not set; the backward pass runs from the loss back to the input, "
@@ -40,9 +51,11 @@ def _upstream(fn, out):
     if not isinstance(g, torch.Tensor) or g.shape != out.shape:
         raise ValueError(f"{fn}: out.g must be a tensor of out's shape {_shape(out)}, "
                          f"got {_shape(g) if isinstance(g, torch.Tensor) else type(g).__name__}")
+    if g.dtype != out.dtype:
+        raise TypeError(f"{fn}: out.g has dtype {g.dtype} but out has dtype {out.dtype}; they must match")
     return g
 
-# %% ../nbs/02_backward.ipynb #edfb52b2
+# %% ../nbs/02_backward.ipynb #6b968693
 def relu_grad(inp, out):
     "Set `inp.g` = out.g where inp > 0, else 0 (the subgradient 0 at inp == 0); shape of `inp`."
     _check_tensor("relu_grad", "inp", inp); _check_tensor("relu_grad", "out", out)
@@ -50,7 +63,7 @@ def relu_grad(inp, out):
         raise ValueError(f"relu_grad: inp {_shape(inp)} and out {_shape(out)} must have the same shape")
     inp.g = (inp > 0).to(inp.dtype) * _upstream("relu_grad", out)   # mask (N, h) * out.g (N, h)
 
-# %% ../nbs/02_backward.ipynb #769fb637
+# %% ../nbs/02_backward.ipynb #2ee356c1
 def lin_grad(inp, out, w, b):
     "Set `inp.g`, `w.g`, `b.g` for out = inp @ w + b, from the upstream gradient `out.g`."
     _check_lin_args("lin_grad", inp, w, b)
@@ -63,7 +76,7 @@ def lin_grad(inp, out, w, b):
     w.g = inp.t() @ g                     # (n_in, N) @ (N, n_out) -> (n_in, n_out)
     b.g = g.sum(0)                        # (N, n_out) -> (n_out,)
 
-# %% ../nbs/02_backward.ipynb #ff0eec3a
+# %% ../nbs/02_backward.ipynb #d2d2464b
 def forward_and_backward(inp, targ, w1, b1, w2, b2):
     "Run the 2-layer MLP and its backward pass: set `.g` on `inp` and every parameter; return the loss."
     l1 = lin(inp, w1, b1)          # (N, n_hidden)

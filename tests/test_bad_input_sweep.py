@@ -142,8 +142,11 @@ SWEEP = {
     ],
     # backprop.grads
     "backprop.grads.numerical_grad": [
-        bad("order", lambda: numerical_grad(F64(3), lambda x: x.sum()), TypeError, "x must be a torch.Tensor, got function"),
+        bad("order", lambda: numerical_grad(F64(3), lambda x: x.sum()), TypeError, "f must be a function of x returning a scalar, got Tensor"),
         bad("dtype", lambda: numerical_grad(lambda x: x.sum(), I(3)), TypeError, FLOAT),
+        bad("dtype", lambda: numerical_grad(lambda x: (x ** 2).sum(), torch.ones(3)), TypeError, "central differences need float64"),
+        bad("value", lambda: numerical_grad(5, F64(3)), TypeError, "f must be a function of x returning a scalar, got int"),
+        bad("shape", lambda: numerical_grad(lambda x: x * 2, F64(3)), ValueError, r"f\(x\) must return a scalar, got a tensor of shape \(3,\)"),
     ],
     "backprop.grads.mse_grad": [
         bad("shape", lambda: mse_grad(T(5, 1), T(5, 1)), ValueError, r"targ must have shape \(5,\), got \(5, 1\)"),
@@ -151,12 +154,14 @@ SWEEP = {
         bad("order", lambda: mse_grad(T(5), T(5, 1)), ValueError, r"out must have 2 dimension\(s\)"),
     ],
     "backprop.grads.relu_grad": [
+        bad("dtype", lambda: relu_grad(T(3), with_g(T(3), F64(3))), TypeError, "out.g has dtype torch.float64 but out has dtype torch.float32"),
         bad("shape", lambda: relu_grad(T(4, 2), with_g(T(2, 4), T(2, 4))), ValueError, "must have the same shape"),
         bad("shape", lambda: relu_grad(T(4, 2), with_g(T(4, 2), T(2, 4))), ValueError, r"out.g must be a tensor of out's shape \(4, 2\), got \(2, 4\)"),
         bad("dtype", lambda: relu_grad(I(3), I(3)), TypeError, FLOAT),
         bad("order", lambda: relu_grad(T(4, 2), T(4, 2)), RuntimeError, "out.g is not set.*mse_grad, then lin_grad"),
     ],
     "backprop.grads.lin_grad": [
+        bad("dtype", lambda: lin_grad(T(3, 2), with_g(T(3, 2), F64(3, 2)), T(2, 2), T(2)), TypeError, "out.g has dtype torch.float64 but out has dtype torch.float32"),
         bad("shape", lambda: lin_grad(T(4, 3), T(4, 2), T(5, 2), T(2)), ValueError, r"inp has shape \(4, 3\) and w has shape \(5, 2\)"),
         bad("shape", lambda: lin_grad(T(4, 5), T(4, 3), T(5, 2), T(2)), ValueError, r"out has shape \(4, 3\); .* must be \(4, 2\)"),
         bad("dtype", lambda: lin_grad(I(4, 3), T(4, 2), T(3, 2), T(2)), TypeError, FLOAT),
@@ -237,19 +242,7 @@ SWEEP = {
 }
 
 # Bad calls that do not (yet) raise a clear error. Each is reported to the lead: chapters 0-2 are not ours to change.
-KNOWN_GAPS = {
-    "backprop.grads.numerical_grad": [
-        gap("dtype", lambda: numerical_grad(lambda x: (x ** 2).sum(), torch.ones(3)), "SILENT: float32 x gives 1.9073 for a derivative of 2 (5 % off); the docstring says 'use float64' but nothing checks"),
-        gap("value", lambda: numerical_grad(5, F64(3)), "Python's TypeError ''int' object is not callable'"),
-        gap("shape", lambda: numerical_grad(lambda x: x * 2, F64(3)), "torch's ValueError 'only one element tensors can be converted to Python scalars' (f is not scalar)"),
-    ],
-    "backprop.grads.lin_grad": [
-        gap("dtype", lambda: lin_grad(T(3, 2), with_g(T(3, 2), F64(3, 2)), T(2, 2), T(2)), "torch's RuntimeError 'expected m1 and m2 to have the same dtype' (out.g is float64, the rest float32)"),
-    ],
-    "backprop.grads.relu_grad": [
-        gap("dtype", lambda: relu_grad(T(3), with_g(T(3), F64(3))), "SILENT dtype change: a float64 out.g makes inp.g float64 for a float32 inp"),
-    ],
-}
+KNOWN_GAPS = {}  # none left: every bad call of the sweep raises a clear error
 
 EXEMPT = {
     "backprop.check.Row": "a plain record (dataclass) of one comparison, filled by check_grads; it takes any values",

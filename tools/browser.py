@@ -1,0 +1,587 @@
+"""Open the course as a learner does: JupyterLab and the static site in headless Chromium.
+
+Used by tests/test_browser.py, and runnable by hand:
+
+    .venv/bin/python tools/browser.py [nbs/01_forward.ipynb ...]   # default: every nbs/*.ipynb
+
+runs each notebook with Run > Run All Cells in JupyterLab and prints what is wrong with it.
+
+Chromium is Debian's (`/usr/bin/chromium`, installed by `make chromium`), driven by Playwright's
+Python API; Playwright's own browser download is never used. The Jupyter server is bound to
+127.0.0.1 on a free port with a token, keeps its config, data, runtime and settings in a temporary
+folder, and every browser request that is not to 127.0.0.1 is aborted and reported.
+"""
+import asyncio
+import contextlib
+import functools
+import http.server
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's; `make chromium` installs it
+# Without the background-networking flags Chromium keeps trying to reach Google's hosts.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+VIEWPORT = {"width": 1280, "height": 1000}
+# Math in a markdown cell's source: $...$, $$...$$, \(...\), \[...\] or a LaTeX environment.
+MATH_SRC = re.compile(r"\$[^$\s][^$]*?\$|\\\(|\\\[|\\begin\{")
+# Math left as text after typesetting: a pair of dollars around something, or \( / \[ delimiters.
+RAW_MATH = re.compile(r"\$[^$\s][^$]*?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.S)
+ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b", re.M)
+
+
+def free_port():
+    "A TCP port on 127.0.0.1 that nothing listens on now."
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium_missing_reason():
+    "None when Chromium and Playwright can be used, else why not."
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} is missing: run `make chromium` (as root it installs Debian's chromium)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the Python package playwright is missing: run `make install`"
+    return None
+
+
+def _write_json(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+
+
+@contextlib.contextmanager
+def jupyter_server(root_dir, log_path=None):
+    """Start `jupyter lab` on 127.0.0.1 serving `root_dir`; yield (base_url, token); stop it.
+
+    Config, data, runtime, settings and workspaces live in a temporary folder, so nothing of the
+    user's JupyterLab (old tabs, extensions, news prompts) leaks in and nothing is written home.
+    """
+    with tempfile.TemporaryDirectory(prefix="backprop-jupyter-") as tmp:
+        tmp = Path(tmp)
+        env = dict(os.environ)
+        for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                         ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+                         ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("IPYTHONDIR", "ipython"),
+                         ("MPLCONFIGDIR", "mpl")]:
+            (tmp / sub).mkdir()
+            env[var] = str(tmp / sub)
+        env.pop("JUPYTER_TOKEN", None)
+        env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+        # No "Get Jupyter news?" toast, no update check.
+        _write_json(tmp / "settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings",
+                    {"fetchNews": "false", "checkForUpdates": False})
+        # Every cell in the page, also those below a cell that raised (by default JupyterLab
+        # attaches far-off cells only when they are scrolled to).
+        _write_json(tmp / "settings/@jupyterlab/notebook-extension/tracker.jupyterlab-settings",
+                    {"windowingMode": "none"})
+        token, port = secrets.token_hex(16), free_port()
+        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               "--port-retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={root_dir}", "--LabApp.news_url=None",
+               ]
+        if os.geteuid() == 0:
+            cmd.append("--allow-root")
+        log = open(log_path or tmp / "server.log", "w")
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root_dir)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"jupyter lab exited with {proc.returncode}; see {log.name}")
+                try:
+                    with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"jupyter lab did not answer on {base} in 60 s; see {log.name}")
+                    time.sleep(0.2)
+            yield base, token
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+
+
+@contextlib.contextmanager
+def static_server(directory):
+    "Serve `directory` over HTTP on 127.0.0.1 (a free port) in a thread; yield its base URL."
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@dataclass
+class Report:
+    "What one page showed: `problems` fail the test; `notes` are for the reader of the log."
+    name: str
+    problems: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    seconds: float = 0.0
+    screenshots: list = field(default_factory=list)
+    executed: Path = None
+
+    def __str__(self):
+        lines = [f"{self.name}: {'ok' if not self.problems else 'FAILED'} in {self.seconds:.1f} s"]
+        lines += [f"  problem: {p}" for p in self.problems] + [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+async def new_context(browser, allowed_prefixes, blocked):
+    """A browser context whose requests outside `allowed_prefixes` are aborted and listed in `blocked`."""
+    context = await browser.new_context(viewport=VIEWPORT)
+
+    async def guard(route):
+        url = route.request.url
+        if url.startswith(tuple(allowed_prefixes)) or url.startswith(("data:", "blob:")):
+            await route.continue_()
+        else:
+            blocked.append(url)
+            await route.abort()
+
+    await context.route("**/*", guard)
+    return context
+
+
+@contextlib.asynccontextmanager
+async def chromium():
+    "Launch Debian's Chromium headless through Playwright; yield the browser."
+    from playwright.async_api import async_playwright
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+# One JavaScript function reads every cell of a page, in JupyterLab and in the nbconvert site alike
+# (both use JupyterLab's CSS classes). For each cell: its kind, its prompt, its error outputs, the
+# number of typeset formulas and of MathJax errors, the text left once formulas and code are
+# removed, and every image with whether it loaded.
+READ_CELLS_JS = r"""
+async (root) => {
+  const scope = root ? document.querySelector(root) : document;
+  const cells = [...scope.querySelectorAll('.jp-Cell')];
+  const out = [];
+  for (const cell of cells) {
+    const kind = cell.classList.contains('jp-CodeCell') ? 'code'
+               : cell.classList.contains('jp-MarkdownCell') ? 'markdown' : 'raw';
+    const prompt = cell.querySelector('.jp-InputArea .jp-InputPrompt');
+    const errs = [...cell.querySelectorAll(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')].map(e => e.textContent);
+    const md = cell.querySelector('.jp-RenderedMarkdown, .jp-MarkdownOutput');
+    let text = '', mjx = 0, merror = 0;
+    if (md) {
+      mjx = md.querySelectorAll('mjx-container, .MathJax, .MathJax_CHTML').length;
+      merror = md.querySelectorAll('mjx-merror, .MathJax_Error, merror').length;
+      const copy = md.cloneNode(true);
+      copy.querySelectorAll('mjx-container, mjx-assistive-mml, script, code, pre, .MathJax, .MathJax_Preview')
+          .forEach(e => e.remove());
+      text = copy.textContent;
+    }
+    const imgs = [];
+    for (const img of cell.querySelectorAll('img')) {
+      if (!img.complete || img.naturalWidth === 0) {
+        img.loading = 'eager';
+        img.scrollIntoView();
+        try { await Promise.race([img.decode(), new Promise(r => setTimeout(r, 3000))]); } catch (e) {}
+      }
+      imgs.push({src: (img.getAttribute('src') || '').split('?')[0].slice(0, 80), width: img.naturalWidth,
+                 output: !!img.closest('.jp-OutputArea-output')});
+    }
+    out.push({kind, prompt: prompt ? prompt.textContent.trim() : null, errs, mjx, merror, text, imgs});
+  }
+  return out;
+}
+"""
+
+
+def source_of(cell):
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _label(i, cell):
+    first = next((l for l in source_of(cell).splitlines() if l.strip()), "")
+    return f"cell {i} ({cell['cell_type']}: {first[:60]!r})"
+
+
+def check_cells(nb_cells, dom_cells, executed=True):
+    """Compare a notebook's cells with what the page shows; return a list of problems.
+
+    `executed`: every non-empty code cell must show a number (JupyterLab after Run All, or the site).
+    """
+    problems = []
+    if len(nb_cells) != len(dom_cells):
+        return [f"the page shows {len(dom_cells)} cells, the notebook has {len(nb_cells)}"]
+    code = [i for i, c in enumerate(nb_cells) if c["cell_type"] == "code" and source_of(c).strip()]
+    numbered, not_run = 0, []
+    for i, (cell, dom) in enumerate(zip(nb_cells, dom_cells, strict=True)):
+        where = _label(i, cell)
+        if dom["kind"] != cell["cell_type"]:
+            problems.append(f"{where}: shown as a {dom['kind']} cell")
+            continue
+        if cell["cell_type"] == "code":
+            if re.search(r"\[\s*\d+\s*\]", dom["prompt"] or ""):
+                numbered += 1
+            elif executed and i in code:
+                not_run.append(f"{where}: did not run (prompt {dom['prompt']!r})")
+            for err in dom["errs"]:
+                if ERROR_TEXT.search(err):
+                    problems.append(f"{where}: error output: {err.strip().splitlines()[-1][:200]}")
+        if cell["cell_type"] == "markdown":
+            if dom["merror"]:
+                problems.append(f"{where}: {dom['merror']} MathJax error(s) (bad TeX)")
+            raw = RAW_MATH.search(dom["text"])
+            if raw:
+                problems.append(f"{where}: math left as raw text: {raw.group(0)[:60]!r}")
+            elif MATH_SRC.search(source_of(cell)) and not dom["mjx"]:
+                problems.append(f"{where}: has math in its source but nothing typeset")
+        for img in dom["imgs"]:
+            if not img["width"]:
+                problems.append(f"{where}: image did not load: {img['src']!r}")
+    if not_run:  # the first one, and how many more: after an error every later cell is unnumbered
+        problems.append(not_run[0] + (f", and {len(not_run) - 1} more code cells after it" if len(not_run) > 1 else ""))
+    if executed and numbered != len(code):
+        problems.append(f"{numbered} numbered code cells of {len(code)}")
+    return problems
+
+
+def summary(dom):
+    "One line: what the page showed."
+    ran = sum(1 for d in dom if d["kind"] == "code" and re.search(r"\[\s*\d+\s*\]", d["prompt"] or ""))
+    return (f"{ran} code cells numbered, {sum(d['mjx'] for d in dom)} formulas typeset in "
+            f"{sum(1 for d in dom if d['mjx'])} markdown cells, "
+            f"{sum(1 for d in dom for i in d['imgs'] if i['width'])} images loaded")
+
+
+def image_outputs(nb):
+    "How many image outputs an executed notebook holds."
+    return sum(any(k.startswith("image/") for k in o.get("data", {}))
+               for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
+
+
+async def _wait_for(page, js, timeout_s, arg=None):
+    try:
+        await page.wait_for_function(js, arg=arg, timeout=timeout_s * 1000, polling=250)
+        return True
+    except Exception:  # playwright's TimeoutError
+        return False
+
+
+async def run_in_lab(context, base, token, relpath, shots_dir=None, timeout_s=240, disable=()):
+    """Open `relpath` (relative to the server's root) in JupyterLab, Run All Cells as a person
+    would (the Run menu), save it, and keep what every cell shows in the Report's `dom`.
+    `disable`: JupyterLab plugins to switch off in this page only (to show that the checks see
+    what happens without them, e.g. no MathJax)."""
+    name = Path(relpath).stem
+    rep = Report(name)
+    t0 = time.monotonic()
+    page = await context.new_page()
+    page_errors = []
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    if disable:
+        await page.add_init_script(DISABLE_PLUGINS_JS.replace("PLUGINS", json.dumps(list(disable))))
+    try:
+        await page.goto(f"{base}/lab/tree/{relpath}?reset&token={token}", wait_until="domcontentloaded",
+                        timeout=60000)
+        await _wait_for(page, "() => document.querySelector('.jp-NotebookPanel .jp-Cell')", 60)
+        t_shown = time.monotonic()
+        # The indicator reads idle before any kernel exists: also wait for the kernel's name.
+        ready = await _wait_for(page, """() => {
+            const ind = document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator');
+            const kn = document.querySelector('.jp-NotebookPanel-toolbar .jp-KernelName, .jp-NotebookPanel-toolbar [data-jp-item-name="kernelName"]');
+            const cells = document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length;
+            return ind && ind.getAttribute('data-status') === 'idle' && kn && kn.textContent.trim()
+                   && !/No Kernel|Connecting|Starting/i.test(kn.textContent) && cells > 0; }""", 90)
+        if not ready:
+            rep.problems.append("the kernel did not become idle within 90 s of opening")
+            return rep
+        t_ready = time.monotonic()
+        await page.locator("li.lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+        await page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel",
+                           has_text=re.compile(r"^Run All Cells$")).click()
+        # Finished: no [*] prompt, some prompt numbered, the kernel idle: twice in a row, 250 ms apart.
+        done_js = """() => {
+            const ps = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')];
+            const busy = ps.some(p => p.textContent.includes('*'));
+            const ran = ps.some(p => /\\[\\s*\\d+\\s*\\]/.test(p.textContent));
+            const ind = document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator');
+            const idle = ind && ind.getAttribute('data-status') === 'idle';
+            const now = !busy && ran && idle;
+            const ok = now && window.__bpDone;
+            window.__bpDone = now;
+            return ok; }"""
+        if not await _wait_for(page, done_js, timeout_s):
+            rep.problems.append(f"Run All Cells did not finish within {timeout_s} s")
+        t_run = time.monotonic()
+        # Save as a person would (Ctrl+S), and wait for the tab's dirty mark to go.
+        await page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+        await page.keyboard.press("Escape")
+        await page.keyboard.press("Control+s")
+        if not await _wait_for(page, """() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')""", 30):
+            rep.notes.append("the notebook did not save within 30 s")
+        # Math typesetting can lag rendering: give it a few seconds to finish.
+        await _wait_for(page, """() => { const mds = [...document.querySelectorAll('.jp-NotebookPanel .jp-MarkdownCell .jp-RenderedMarkdown')];
+            return mds.every(m => !/\\$[^$\\s][^$]*?\\$/.test(m.textContent) || m.querySelector('mjx-container')); }""", 5)
+        t_saved = time.monotonic()
+        dom = await page.evaluate(READ_CELLS_JS, ".jp-NotebookPanel .jp-Notebook")
+        rep.dom = dom
+        t_read = time.monotonic()
+        if shots_dir:  # one picture: at the first error, else the first plot, else the top
+            shots_dir.mkdir(parents=True, exist_ok=True)
+            await page.evaluate("""() => { const p = '.jp-NotebookPanel ';
+                const err = [...document.querySelectorAll(p + '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+                    .find(e => /Traceback|Error/.test(e.textContent));
+                const target = (err && err.closest('.jp-Cell')) || document.querySelector(p + '.jp-OutputArea-output img');
+                if (target) target.scrollIntoView({block: err ? 'start' : 'center'});
+                else document.querySelector(p + '.jp-Cell').scrollIntoView(); }""")
+            await page.wait_for_timeout(200)
+            shot = shots_dir / f"lab-{name}.png"
+            await page.screenshot(path=str(shot))
+            rep.screenshots.append(shot)
+        rep.notes.append(f"seconds: {t_shown - t0:.1f} to show the notebook, {t_ready - t_shown:.1f} more to an "
+                         f"idle kernel, {t_run - t_ready:.1f} to Run All, "
+                         f"{t_saved - t_run:.1f} to save, {t_read - t_saved:.1f} to read the cells, "
+                         f"{time.monotonic() - t_read:.1f} for the screenshot")
+        # JupyterLab itself logs this one when several notebooks open in one browser: harmless.
+        page_errors = [e for e in page_errors if "Window name candidate" not in e]
+        if page_errors:
+            rep.notes.append(f"page errors: {page_errors[:3]}")
+        return rep
+    except Exception as e:  # a broken page must fail the test with a reason, not hang it
+        rep.problems.append(f"browser step failed: {type(e).__name__}: {str(e).splitlines()[0][:300]}")
+        return rep
+    finally:
+        rep.seconds = time.monotonic() - t0
+        await page.close()
+
+
+# Runs in the page before JupyterLab's own scripts: once the HTML is parsed (readyState
+# "interactive", before deferred scripts run) add PLUGINS to the page config's disabledExtensions.
+DISABLE_PLUGINS_JS = """
+document.addEventListener('readystatechange', () => {
+  const el = document.getElementById('jupyter-config-data');
+  if (document.readyState !== 'interactive' || !el) return;
+  const cfg = JSON.parse(el.textContent);
+  cfg.disabledExtensions = (cfg.disabledExtensions || []).concat(PLUGINS);
+  el.textContent = JSON.stringify(cfg);
+});
+"""
+
+
+def check_lab_report(rep, nb_saved):
+    "Add to `rep` the problems found comparing the saved (executed) notebook with the page."
+    if not hasattr(rep, "dom"):
+        return rep
+    nb = json.loads(Path(nb_saved).read_text())
+    rep.problems += check_cells(nb["cells"], rep.dom)
+    errors = [c for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    if errors:
+        rep.problems.append(f"the saved notebook holds {len(errors)} error output(s): "
+                            f"{errors[0]['outputs'][-1].get('ename', '?')}")
+    shown = sum(1 for d in rep.dom for i in d["imgs"] if i["output"])
+    if shown != image_outputs(nb):
+        rep.problems.append(f"the page shows {shown} output images, the saved notebook has {image_outputs(nb)}")
+    rep.notes.append(summary(rep.dom))
+    warned = sum(1 for d in rep.dom for e in d["errs"] if not ERROR_TEXT.search(e))
+    if warned:
+        rep.notes.append(f"{warned} stderr output(s) without an error (warnings)")
+    return rep
+
+
+async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=3, timeout_s=240, disable=None):
+    """Start one Jupyter server on `root_dir` and run every notebook of `relpaths` in `browser`
+    (at most `parallel` at a time); `disable` maps a relpath to plugins switched off in its page.
+    Returns ({relpath: Report}, blocked_urls)."""
+    disable = disable or {}
+    root_dir = Path(root_dir)
+    blocked, reports = [], {}
+    if shots_dir:
+        shots_dir.mkdir(parents=True, exist_ok=True)
+    with jupyter_server(root_dir, log_path=(shots_dir / "jupyter-server.log") if shots_dir else None) as (base, token):
+        context = await new_context(browser, [base + "/"], blocked)
+        sem = asyncio.Semaphore(parallel)
+
+        async def one(rel):
+            async with sem:
+                rep = await run_in_lab(context, base, token, rel, shots_dir, timeout_s, disable.get(rel, ()))
+            rep.executed = root_dir / rel
+            reports[rel] = check_lab_report(rep, rep.executed)
+
+        await asyncio.gather(*(one(r) for r in relpaths))
+        await context.close()
+    return {r: reports[r] for r in relpaths}, blocked
+
+
+# The site's MathJax has typeset the page (or there is no MathJax on it at all).
+MATHJAX_DONE_JS = """() => !(window.MathJax && MathJax.startup) || (MathJax.startup.promise
+    && (MathJax.startup.promise.then(() => window.__bpTypeset = true), window.__bpTypeset === true))"""
+# The text of <main> without formulas and code, and the number of MathJax errors in it.
+MAIN_TEXT_JS = """() => { const m = document.querySelector('main').cloneNode(true);
+    const merror = m.querySelectorAll('mjx-merror').length;
+    m.querySelectorAll('mjx-container, script, code, pre').forEach(e => e.remove());
+    return {text: m.textContent, merror}; }"""
+
+
+async def check_site(browser, site, shots_dir=None):
+    """Open the static site built by tools/build_site.py (`site` is what `build` returned) over
+    HTTP on 127.0.0.1 and check it: the index links every chapter and API page, each chapter shows
+    its cells with math typeset by the site's own MathJax, images loaded and no error output.
+    Returns ({page: Report}, blocked_urls)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from build_site import site_cells
+    out = Path(site["out"])
+    blocked, reports = [], {}
+    with static_server(out) as base:
+        context = await new_context(browser, [base + "/"], blocked)
+        page = await context.new_page()
+        bad_responses = []  # (page that asked, "status url")
+        page.on("response", lambda r: r.status >= 400 and bad_responses.append(
+            (r.request.headers.get("referer", ""), f"{r.status} {r.url}")))
+
+        def lacks(page_url):
+            "The failed requests made by `page_url` (and forget them)."
+            mine = [b for ref, b in bad_responses if ref == page_url]
+            bad_responses[:] = [(ref, b) for ref, b in bad_responses if ref != page_url]
+            return mine
+        rep = reports["index"] = Report("site index")
+        t0 = time.monotonic()
+        await page.goto(f"{base}/index.html")
+        links = set(await page.eval_on_selector_all("a", "els => els.map(a => a.getAttribute('href'))"))
+        want = {ch["href"] for ch in site["chapters"]} | {f"api/{m}.html" for m in site["modules"]}
+        if want - links:
+            rep.problems.append(f"the index does not link {sorted(want - links)}")
+        if shots_dir:
+            await page.screenshot(path=str(shots_dir / "site-index.png"), full_page=True)
+            rep.screenshots.append(shots_dir / "site-index.png")
+        for m in site["modules"]:
+            await page.goto(f"{base}/api/{m}.html")
+            await _wait_for(page, MATHJAX_DONE_JS, 30)
+            if not await page.locator("h1").count():
+                rep.problems.append(f"api/{m}.html has no title")
+            text = await page.evaluate(MAIN_TEXT_JS)
+            if RAW_MATH.search(text["text"]) or text["merror"]:
+                rep.problems.append(f"api/{m}.html: math not typeset: {text['merror']} MathJax errors, "
+                                    f"raw: {(RAW_MATH.search(text['text']) or [''])[0][:60]!r}")
+        if shots_dir and site["modules"]:
+            m = "grads" if "grads" in site["modules"] else site["modules"][0]
+            await page.goto(f"{base}/api/{m}.html")
+            await page.screenshot(path=str(shots_dir / f"site-api-{m}.png"), full_page=True)
+        rep.seconds = time.monotonic() - t0
+        await page.wait_for_load_state("load")
+        if bad_responses:
+            rep.problems.append(f"files the index or API pages lack: {[b for _, b in bad_responses][:10]}")
+            bad_responses.clear()
+        for ch in site["chapters"]:
+            rep = reports[ch["href"]] = Report(f"site {ch['href']}")
+            t0 = time.monotonic()
+            await page.goto(f"{base}/{ch['href']}")
+            await page.wait_for_load_state("load")
+            ok = await _wait_for(page, MATHJAX_DONE_JS, 30)
+            if not await page.evaluate("() => !!(window.MathJax && MathJax.startup)"):
+                rep.problems.append("MathJax did not load")
+            elif not ok:
+                rep.problems.append("MathJax did not finish typesetting within 30 s")
+            missing = lacks(page.url)
+            if missing:
+                rep.problems.append(f"files the page asked for and the site lacks: {missing[:5]}")
+            dom = await page.evaluate(READ_CELLS_JS, "main")
+            rep.problems += check_cells(site_cells(ch["nb"]), dom, executed=False)
+            rep.notes.append(summary(dom))
+            if shots_dir:
+                await page.evaluate("() => { const m = document.querySelector('mjx-container');"
+                                    " if (m) m.scrollIntoView({block: 'start'}); }")
+                shot = shots_dir / f"site-{Path(ch['href']).stem}.png"
+                await page.screenshot(path=str(shot))
+                rep.screenshots.append(shot)
+            rep.seconds = time.monotonic() - t0
+        if bad_responses:
+            reports["index"].problems.append(f"files the site lacks: {[b for _, b in bad_responses][:10]}")
+        await context.close()
+    return reports, blocked
+
+
+def stage(nbs, dest):
+    """Lay out `dest` like the repository, so that running and saving the notebooks in JupyterLab
+    never touches the real ones: nbs/ holds copies of `nbs`, every other entry of the repository
+    (images/, bench/, backprop/, ...) is a symbolic link, so `../images/x.png` and `../bench/run.py`
+    resolve from nbs/ as they do in the repository (images/ is copied: the Jupyter server serves
+    it and follows no link out of its root). Returns the copies' paths relative to `dest`."""
+    root = Path(__file__).resolve().parent.parent
+    dest = Path(dest)
+    (dest / "nbs").mkdir(parents=True, exist_ok=True)
+    for entry in root.iterdir():
+        if entry.name in ("nbs", "build", "tests") or entry.name.startswith(".") or (dest / entry.name).exists():
+            continue
+        if entry.name == "images":  # JupyterLab serves it, and its server does not follow links out
+            shutil.copytree(entry, dest / entry.name)
+        else:
+            (dest / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    for entry in (root / "nbs").iterdir():
+        if entry.suffix != ".ipynb" and not entry.name.startswith("."):
+            (dest / "nbs" / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    rels = []
+    for nb in nbs:
+        shutil.copy(nb, dest / "nbs" / Path(nb).name)
+        rels.append(f"nbs/{Path(nb).name}")
+    return rels
+
+
+def main(argv):
+    root = Path(__file__).resolve().parent.parent
+    nbs = [Path(a).resolve() for a in argv] or sorted(root.glob("nbs/*.ipynb"))
+    why = chromium_missing_reason()
+    if why:
+        sys.exit(why)
+    shots = root / "tests" / "artifacts"
+    parallel = int(os.environ.get("BROWSER_PARALLEL", "3"))
+
+    async def run(tmp):
+        async with chromium() as browser:
+            return await run_lab(browser, tmp, stage(nbs, Path(tmp)), shots, parallel=parallel)
+
+    with tempfile.TemporaryDirectory(prefix="backprop-lab-") as tmp:
+        t0 = time.monotonic()
+        reports, blocked = asyncio.run(run(tmp))
+        for rep in reports.values():
+            print(rep)
+        print(f"{len(reports)} notebooks in {time.monotonic() - t0:.1f} s; blocked requests: {blocked or 'none'}")
+    sys.exit(1 if blocked or any(r.problems for r in reports.values()) else 0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

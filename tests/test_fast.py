@@ -1,0 +1,188 @@
+"""backprop.fast (chapter 8): the fast path against autograd, its error messages, the FLOP count, and bench/run.py."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch.testing import assert_close
+from torch.utils.flop_counter import FlopCounterMode
+
+from backprop.fast import fast_forward_and_backward, matmul_flops
+from backprop.forward import init_params, lin, mse, relu
+from backprop.grads import forward_and_backward
+
+root = Path(__file__).resolve().parent.parent
+f64 = dict(dtype=torch.float64)
+
+
+def problem(n, sizes, seed, dtype=torch.float64):
+    gen = torch.Generator().manual_seed(seed)
+    params = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        params += [torch.randn(a, b, generator=gen, dtype=dtype), torch.randn(b, generator=gen, dtype=dtype)]
+    return torch.randn(n, sizes[0], generator=gen, dtype=dtype), torch.randn(n, generator=gen, dtype=dtype), params
+
+
+def mlp_loss(inp, targ, *params):
+    x = inp
+    for k in range(0, len(params), 2):
+        x = lin(x, params[k], params[k + 1])
+        if k + 2 < len(params): x = relu(x)
+    return mse(x, targ)
+
+
+SHAPES = [(1, (1, 1)), (1, (5, 4, 1)), (1, (5, 4, 3, 1)), (7, (3, 1)), (7, (3, 1, 1)), (16, (9, 6, 1)),
+          (33, (20, 11, 7, 1)), (5, (4, 8, 8, 8, 1))]
+
+
+@pytest.mark.parametrize("input_grad", [False, True])
+@pytest.mark.parametrize("n,sizes", SHAPES, ids=[f"N{n}-{'x'.join(map(str, s))}" for n, s in SHAPES])
+def test_matches_autograd_float64(n, sizes, input_grad):
+    inp, targ, params = problem(n, sizes, seed=n * 1000 + sum(sizes))
+    loss = fast_forward_and_backward(inp, targ, *params, input_grad=input_grad)
+    leaves = [t.clone().requires_grad_(input_grad if i == 0 else True) for i, t in enumerate([inp, *params])]
+    ref = mlp_loss(leaves[0], targ, *leaves[1:])
+    ref.backward()
+    assert_close(loss, ref.detach(), rtol=1e-12, atol=1e-14)
+    compared = 0
+    for t, leaf in zip(params, leaves[1:], strict=True):
+        assert t.g.shape == t.shape
+        assert_close(t.g, leaf.grad, rtol=1e-10, atol=1e-12)
+        compared += 1
+    if input_grad:
+        assert_close(inp.g, leaves[0].grad, rtol=1e-10, atol=1e-12)
+        compared += 1
+    else:
+        assert not hasattr(inp, "g")
+    assert compared == len(params) + input_grad
+
+
+def test_same_gradients_as_forward_and_backward_float32_on_the_course_size():
+    gen = torch.Generator().manual_seed(0)
+    inp, targ = torch.randn(512, 784, generator=gen), torch.randn(512, generator=gen)
+    params = init_params(784, 50, generator=gen)                          # float32, scaled as in the course
+    fast = [p.clone() for p in params]
+    loss = forward_and_backward(inp, targ, *params)
+    fast_loss = fast_forward_and_backward(inp.clone(), targ, *fast)
+    assert_close(fast_loss, loss, rtol=1e-5, atol=1e-6)
+    for p, q in zip(params, fast, strict=True):
+        assert_close(q.g, p.g, rtol=1e-5, atol=1e-6)
+
+
+def test_relu_gradient_is_zero_at_exactly_zero_like_torch_relu():
+    # a hidden unit with zero weights and bias puts exact zeros into the ReLU: its gradient must be 0 (torch.relu's choice)
+    inp, targ, (w1, b1, w2, b2) = problem(6, (3, 4, 1), seed=5)
+    w1[:, 0] = 0.; b1[0] = 0.
+    fast_forward_and_backward(inp, targ, w1, b1, w2, b2, input_grad=True)
+    leaves = [t.clone().requires_grad_() for t in (inp, w1, b1, w2, b2)]
+    mlp_loss(leaves[0], targ, *leaves[1:]).backward()
+    assert_close(w1.g, leaves[1].grad, rtol=1e-10, atol=1e-12)
+    assert_close(b1.g, leaves[2].grad, rtol=1e-10, atol=1e-12)
+    assert b1.g[0] == 0.
+
+
+def test_leaves_its_arguments_unchanged():
+    inp, targ, params = problem(8, (5, 4, 3, 1), seed=2)
+    before = [t.clone() for t in (inp, targ, *params)]
+    fast_forward_and_backward(inp, targ, *params, input_grad=True)
+    fast_forward_and_backward(inp, targ, *params)
+    for t, b in zip((inp, targ, *params), before, strict=True):
+        assert torch.equal(t, b)
+
+
+def test_bad_input_gets_a_clear_error():
+    inp, targ, params = problem(4, (3, 2, 1), seed=3)
+    with pytest.raises(ValueError, match=r"in pairs \(w1, b1, w2, b2, \.\.\.\), got 3 tensor\(s\)"):
+        fast_forward_and_backward(inp, targ, *params[:3])
+    with pytest.raises(ValueError, match=r"got 0 tensor\(s\)"):
+        fast_forward_and_backward(inp, targ)
+    w2_wrong = torch.randn(5, 1, **f64)
+    with pytest.raises(ValueError, match=r"layer 2: inp has shape \(4, 2\) and w has shape \(5, 1\)"):
+        fast_forward_and_backward(inp, targ, params[0], params[1], w2_wrong, params[3])
+    with pytest.raises(ValueError, match=r"layer 1: w has shape \(3, 2\) and b has shape \(3,\)"):
+        fast_forward_and_backward(inp, targ, params[0], torch.randn(3, **f64), *params[2:])
+    with pytest.raises(ValueError, match=r"targ must have shape \(4,\), got \(4, 1\)"):
+        fast_forward_and_backward(inp, targ.unsqueeze(-1), *params)
+    with pytest.raises(ValueError, match=r"out must have shape \(N, 1\)"):
+        fast_forward_and_backward(inp, targ, params[0], params[1])          # last layer has 2 outputs
+    with pytest.raises(TypeError, match=r"all tensors must have the same dtype"):
+        fast_forward_and_backward(inp.float(), targ, *params)
+    with pytest.raises(TypeError, match=r"dtype torch.int64; expected a floating-point tensor"):
+        fast_forward_and_backward(inp.long(), targ, *params)
+
+
+@pytest.mark.parametrize("sizes", [(784, 50, 1), (16, 8, 4, 1), (3, 1)])
+@pytest.mark.parametrize("input_grad", [False, True])
+def test_matmul_flops_match_torch_flop_counter(sizes, input_grad):
+    n = 6
+    inp = torch.randn(n, sizes[0], requires_grad=input_grad)
+    ws = [torch.randn(a, b, requires_grad=True) for a, b in zip(sizes[:-1], sizes[1:])]
+    with FlopCounterMode(display=False) as counter:
+        x = inp
+        for k, w in enumerate(ws): x = x @ w if k == len(ws) - 1 else relu(x @ w)
+        mse(x, torch.randn(n)).backward()
+    fwd, bwd = matmul_flops(n, sizes, input_grad)
+    assert fwd + bwd == counter.get_total_flops()
+    if input_grad: assert bwd == 2 * fwd
+
+
+def test_bench_quick_prints_a_table_with_every_variant():
+    out = Path(__file__).resolve().parent / "artifacts" / "bench_quick.json"
+    out.parent.mkdir(exist_ok=True)
+    res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--reps", "2", "--threads", "1",
+                          "--memory", "broadcast", "--json", str(out)], capture_output=True, text=True, timeout=300, cwd=root)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound | % of own products | peak extra MiB |" in res.stdout
+    rows = json.loads(out.read_text())
+    variants = {(r["model"], r["variant"]) for r in rows}
+    for model in ("mnist", "wide"):
+        for v in ("autograd", "fast", "autograd, input grad", "chapter 2, input grad", "fast, input grad"):
+            assert (model, v) in variants
+    assert len(rows) == 13
+    for r in rows:
+        assert r["median_ms"] >= r["min_ms"] > 0 and r["gflop"] > 0
+        if r["variant"] in ("autograd", "autograd, input grad"): assert r["ratio"] == r["ratio_min"] == 1.0
+    mem = {r["variant"]: r["mem_mib"] for r in rows if r["model"] == "broadcast"}
+    assert mem["broadcast w.g, input grad"] >= 0.9 * 500 * 784 * 50 * 4 / 2**20    # the (N, n_in, n_out) products
+    assert mem["chapter 2, input grad"] < 10
+
+
+def test_bench_refuses_an_unknown_model():
+    res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--memory", "mnsit"],
+                         capture_output=True, text=True, timeout=120, cwd=root)
+    assert res.returncode == 2 and "unknown model(s) ['mnsit']" in res.stderr
+
+
+def load_bench():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_run", root / "bench" / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("sizes", [(6, 5, 1), (6, 5, 4, 1)])
+def test_every_bench_variant_computes_autograds_gradients(sizes):
+    bench = load_bench()
+    inp, targ, params = problem(9, sizes, seed=7)
+    ref = [t.clone().requires_grad_() for t in (inp, *params)]
+    bench.autograd_step(ref[0], targ, ref[1:])
+    compared = 0
+    for name, (step, input_grad, uses_autograd, kinds) in bench.VARIANTS.items():
+        if uses_autograd or (kinds == "broadcast" and len(sizes) != 3): continue     # the broadcast form: 2 layers only
+        tensors = [t.clone() for t in (inp, *params)]
+        step(tensors[0], targ, tensors[1:])
+        for t, r in zip(tensors if input_grad else tensors[1:], ref if input_grad else ref[1:], strict=True):
+            assert_close(t.g, r.grad, rtol=1e-10, atol=1e-12)
+            compared += 1
+    n = len(sizes) * 2 - 1            # tensors: inp and the parameters
+    assert compared == ((n - 1) + n + n + (n if len(sizes) == 3 else 0))   # fast; chapter 2, fast with input grad; broadcast
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without a GPU")
+def test_bench_says_when_there_is_no_gpu():
+    res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--device", "cuda"],
+                         capture_output=True, text=True, timeout=120, cwd=root)
+    assert res.returncode == 2 and "sees no CUDA device" in res.stderr

@@ -21,7 +21,7 @@ def test_wheel_holds_the_modules_and_the_data_and_imports_outside_the_repo(tmp_p
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = ("import backprop, sys; from backprop.grads import mse_grad, relu_grad, lin_grad, forward_and_backward; "
-            "from backprop.data import load_mnist_sample; x, y = load_mnist_sample(); import backprop.layers, backprop.check, backprop.losses, backprop.train, backprop.autograd; "
+            "from backprop.data import load_mnist_sample; x, y = load_mnist_sample(); import backprop.layers, backprop.check, backprop.losses, backprop.train, backprop.autograd, backprop.fast; "
             "assert x.shape == (5000, 784); print(backprop.__version__, backprop.__file__)")
     env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {code}"],

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['numerical_grad', 'mse_grad', 'relu_grad', 'lin_grad', 'forward_and_backward']
 
-# %% ../nbs/02_backward.ipynb #54ba52e3
+# %% ../nbs/02_backward.ipynb #1bde24a5
 import torch
 from .forward import lin, relu, mse, _check_tensor, _check_same_dtype, _check_lin_args, _check_mse_args, _shape
 
-# %% ../nbs/02_backward.ipynb #fc28faa8
+# %% ../nbs/02_backward.ipynb #828ccdae
 def _scalar(v):
     "The float value of a loss; a clear error when it is not a single number."
     if isinstance(v, torch.Tensor) and v.numel() != 1:
@@ -34,13 +34,13 @@ def numerical_grad(f, x, h=1e-6):
         g[i] = (f_plus - f_minus) / (2 * h)
     return g.view(x.shape)
 
-# %% ../nbs/02_backward.ipynb #0aa31876
+# %% ../nbs/02_backward.ipynb #d017e922
 def mse_grad(inp, targ):
     "Set `inp.g` = dL/d(inp) for L = mse(inp, targ): 2 (inp - targ) / N, shape (N, 1)."
     _check_mse_args("mse_grad", inp, targ)
     inp.g = 2. * (inp.squeeze(-1) - targ).unsqueeze(-1) / inp.shape[0]   # (N,) -> (N, 1)
 
-# %% ../nbs/02_backward.ipynb #ac8c3294
+# %% ../nbs/02_backward.ipynb #57d74e12
 def _upstream(fn, out):
     "out.g, checked: it must exist (call order) and have the shape and dtype of `out`."
     g = getattr(out, "g", None)
@@ -55,7 +55,7 @@ def _upstream(fn, out):
         raise TypeError(f"{fn}: out.g has dtype {g.dtype} but out has dtype {out.dtype}; they must match")
     return g
 
-# %% ../nbs/02_backward.ipynb #6b968693
+# %% ../nbs/02_backward.ipynb #4767d72f
 def relu_grad(inp, out):
     "Set `inp.g` = out.g where inp > 0, else 0 (the subgradient 0 at inp == 0); shape of `inp`."
     _check_tensor("relu_grad", "inp", inp); _check_tensor("relu_grad", "out", out)
@@ -63,7 +63,7 @@ def relu_grad(inp, out):
         raise ValueError(f"relu_grad: inp {_shape(inp)} and out {_shape(out)} must have the same shape")
     inp.g = (inp > 0).to(inp.dtype) * _upstream("relu_grad", out)   # mask (N, h) * out.g (N, h)
 
-# %% ../nbs/02_backward.ipynb #2ee356c1
+# %% ../nbs/02_backward.ipynb #fe22aea0
 def lin_grad(inp, out, w, b):
     "Set `inp.g`, `w.g`, `b.g` for out = inp @ w + b, from the upstream gradient `out.g`."
     _check_lin_args("lin_grad", inp, w, b)
@@ -76,7 +76,7 @@ def lin_grad(inp, out, w, b):
     w.g = inp.t() @ g                     # (n_in, N) @ (N, n_out) -> (n_in, n_out)
     b.g = g.sum(0)                        # (N, n_out) -> (n_out,)
 
-# %% ../nbs/02_backward.ipynb #d2d2464b
+# %% ../nbs/02_backward.ipynb #13c46a33
 def forward_and_backward(inp, targ, w1, b1, w2, b2):
     "Run the 2-layer MLP and its backward pass: set `.g` on `inp` and every parameter; return the loss."
     l1 = lin(inp, w1, b1)          # (N, n_hidden)

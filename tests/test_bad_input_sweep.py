@@ -587,7 +587,7 @@ def test_every_public_function_has_a_sweep_entry():
     assert not stale, f"sweep entries for names that are not public callables of MODULES: {', '.join(stale)}"
 
 
-def test_sweep_every_public_function_with_bad_input(capsys):
+def test_sweep_every_public_function_with_bad_input(record_property):
     names = public_callables()
     failures, tried, per_kind, gaps = [], 0, dict.fromkeys(KINDS, 0), []
     for name in names:
@@ -599,11 +599,10 @@ def test_sweep_every_public_function_with_bad_input(capsys):
             if verdict(entry) is None:
                 failures.append(f"{name} ({entry['kind']}): the known gap '{entry['what']}' now raises a clear error: move it to SWEEP")
             gaps.append(f"  known gap  {name} ({entry['kind']}): {entry['what']}")
-    with capsys.disabled():
-        print(f"\nbad-input sweep: {tried} bad calls to {len(names) - len(EXEMPT)} public functions of {len(MODULES)} modules "
-              f"({', '.join(f'{n} {k}' for k, n in per_kind.items())}): {tried - len(failures)} raised a clear error")
-        print(f"{len(gaps)} known gaps (not raising a clear error yet; {sum('SILENT' in g for g in gaps)} of them silent):")
-        print("\n".join(gaps))
+    record_property("summary", "\n".join([
+        f"bad-input sweep: {tried} bad calls to {len(names) - len(EXEMPT)} public functions of {len(MODULES)} modules "
+        f"({', '.join(f'{n} {k}' for k, n in per_kind.items())}): {tried - len(failures)} raised a clear error",
+        f"{len(gaps)} known gaps (not raising a clear error yet; {sum('SILENT' in g for g in gaps)} of them silent)", *gaps]))
     assert tried >= 80
     assert not failures, "\n".join(failures)
 

@@ -134,7 +134,9 @@ def test_site_page(run, nb):
     assert not rep.problems, str(rep)
 
 
-def test_site_index_and_api(run):
+def test_site_index_and_api(run, record_property):
+    record_property("summary", f"browser test: {run['seconds']:.1f} s in all, JupyterLab {run['lab_seconds']:.1f} s "
+                    f"for {len(run['lab'])} notebooks (details and screenshots in tests/artifacts/)")
     rep = run["site"]["index"]
     assert not rep.problems, str(rep)
     assert len(run["site"]) == len(NOTEBOOKS) + 1

@@ -196,7 +196,7 @@ def test_every_mutation_changes_the_source():
         assert apply_edits(src, edits, name) != src
 
 
-def test_check_grads_catches_every_mutant(capsys):
+def test_check_grads_catches_every_mutant(record_property):
     caught, tried, lines = 0, 0, []
     for name, target, edits in MUTANTS:
         if target == "layers" and not HAS_LAYERS:
@@ -213,9 +213,8 @@ def test_check_grads_catches_every_mutant(capsys):
                          + (f"; {len(crashed)} case(s) crashed" if crashed else ""))
         else:
             lines.append(f"  MISSED   {name}: no report failed" + (f" ({len(crashed)} case(s) crashed)" if crashed else ""))
-    with capsys.disabled():
-        print(f"\nmutation test: check_grads caught {caught} of {tried} mutants ({100 * caught / tried:.0f} %)")
-        print("\n".join(lines))
+    record_property("summary", "\n".join([
+        f"mutation test: check_grads caught {caught} of {tried} mutants ({100 * caught / tried:.0f} %)", *lines]))
     assert tried >= 10
     assert caught == tried, "\n".join(lines)
 

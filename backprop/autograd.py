@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['Tensor', 'mse', 'cross_entropy', 'draw_graph']
 
-# %% ../nbs/07_autograd.ipynb #1a763a1e
+# %% ../nbs/07_autograd.ipynb #f31ed4dd
 import torch
 from .forward import _check_tensor, _check_same_dtype, _check_mse_args, _shape
 
-# %% ../nbs/07_autograd.ipynb #06c2ed83
+# %% ../nbs/07_autograd.ipynb #34b779f6
 class Tensor:
     "A float torch tensor `data` that records the operation that made it, so that `backward()` can fill `.grad`."
     def __init__(self, data, requires_grad=False, label="", _parents=(), _op=""):
@@ -28,7 +28,7 @@ class Tensor:
         made = f"op={self._op!r}" if self._op else "leaf"
         return f"Tensor(shape={_shape(self.data)}, {made}, requires_grad={self.requires_grad}{', label=' + repr(self.label) if self.label else ''})"
 
-# %% ../nbs/07_autograd.ipynb #b542000c
+# %% ../nbs/07_autograd.ipynb #a832c947
 def _result(data, parents, op, backward):
     "The Tensor `data` made by operation `op` from `parents`, with `backward` (G -> one gradient per parent)."
     out = Tensor(data, _parents=parents, _op=op)
@@ -45,7 +45,7 @@ def _operand(fn, x, like):
     _check_same_dtype(fn, left=like.data, right=x.data)
     return x
 
-# %% ../nbs/07_autograd.ipynb #cfb16d14
+# %% ../nbs/07_autograd.ipynb #0ae7deb1
 def _matmul(self, other):
     "`self @ other` for 2-D Tensors: (N, k) @ (k, m) -> (N, m)."
     other = _operand("matmul", other, self)
@@ -58,7 +58,7 @@ def _matmul(self, other):
     return _result(x @ w, (self, other), "@", backward)
 Tensor.__matmul__ = _matmul
 
-# %% ../nbs/07_autograd.ipynb #5676ceb9
+# %% ../nbs/07_autograd.ipynb #bb098bde
 def _unbroadcast(g, shape):
     "Sum `g` over the axes that broadcasting prepended or stretched from 1, so that it gets back `shape`."
     while g.ndim > len(shape): g = g.sum(0)                                # prepended axes
@@ -71,7 +71,7 @@ def _broadcast_shape(fn, a, b):
     try: return torch.broadcast_shapes(a.shape, b.shape)
     except RuntimeError: raise ValueError(f"{fn}: shapes {_shape(a.data)} and {_shape(b.data)} cannot be broadcast together") from None
 
-# %% ../nbs/07_autograd.ipynb #e300e233
+# %% ../nbs/07_autograd.ipynb #cacd61c2
 def _add(self, other):
     "`self + other`, broadcasting; the gradient of each input is G summed back to its shape."
     other = _operand("add", other, self); _broadcast_shape("add", self, other)
@@ -92,7 +92,7 @@ Tensor.__neg__ = lambda self: self * -1.
 Tensor.__sub__ = lambda self, other: self + (-_operand("sub", other, self))
 Tensor.__rsub__ = lambda self, other: _operand("sub", other, self) + (-self)
 
-# %% ../nbs/07_autograd.ipynb #2c48ecd3
+# %% ../nbs/07_autograd.ipynb #36702b0e
 def _relu(self):
     "max(x, 0) element-wise; gradient G where x > 0, else 0 (chapter 2's relu_grad)."
     x = self.data
@@ -109,9 +109,11 @@ def _pow(self, p):
 
 def _dims(fn, t, dim):
     "`dim` (None, an int or a tuple of ints) as a sorted tuple of non-negative axes of `t`."
-    dims = tuple(range(t.ndim)) if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = tuple(range(t.ndim)) if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     for d in dims:
-        if not isinstance(d, int) or not -t.ndim <= d < max(t.ndim, 1):
+        if not isinstance(d, int) or isinstance(d, bool):
+            raise TypeError(f"{fn}: dim must be None, an int or a tuple of ints, got {dim!r}")
+        if not -t.ndim <= d < max(t.ndim, 1):
             raise IndexError(f"{fn}: dim {d!r} is out of range for a tensor of shape {_shape(t.data)}")
     dims = tuple(sorted({d % max(t.ndim, 1) for d in dims}))
     return dims if t.ndim else ()
@@ -134,10 +136,16 @@ def _mean(self, dim=None, keepdim=False):
 
 Tensor.relu, Tensor.__pow__, Tensor.sum, Tensor.mean = _relu, _pow, _sum, _mean
 
-# %% ../nbs/07_autograd.ipynb #8472102c
+# %% ../nbs/07_autograd.ipynb #8d97cbf9
+def _check_is_Tensor(fn, name, x):
+    "Raise a clear error unless `x` is one of our Tensors; a torch tensor is named as such (both types are called Tensor)."
+    if not isinstance(x, Tensor):
+        hint = " (a torch.Tensor, not a backprop.autograd.Tensor)" if isinstance(x, torch.Tensor) else ""
+        raise TypeError(f"{fn}: {name} must be a Tensor, got {type(x).__name__}{hint}")
+
 def mse(out, targ):
     "Mean squared error of an (N, 1) Tensor `out` against an (N,) target (a Tensor constant or torch tensor); a scalar Tensor."
-    if not isinstance(out, Tensor): raise TypeError(f"mse: out must be a Tensor, got {type(out).__name__}")
+    _check_is_Tensor("mse", "out", out)
     if isinstance(targ, Tensor):
         if targ.requires_grad: raise ValueError("mse: targ requires grad, but mse passes no gradient to its target; use a constant")
         targ = targ.data
@@ -148,7 +156,7 @@ def mse(out, targ):
 
 def cross_entropy(logits, targ):
     "Mean cross-entropy of (N, C) logits against (N,) integer class labels in [0, C); a scalar Tensor."
-    if not isinstance(logits, Tensor): raise TypeError(f"cross_entropy: logits must be a Tensor, got {type(logits).__name__}")
+    _check_is_Tensor("cross_entropy", "logits", logits)
     z = logits.data
     if z.ndim != 2 or z.shape[0] == 0: raise ValueError(f"cross_entropy: logits must have shape (N, C) with N >= 1, got {_shape(z)}")
     if not isinstance(targ, torch.Tensor) or targ.dtype not in (torch.int64, torch.int32):
@@ -157,6 +165,8 @@ def cross_entropy(logits, targ):
     if targ.shape != z.shape[:1]: raise ValueError(f"cross_entropy: logits are {_shape(z)} so targ must have shape ({z.shape[0]},), got {_shape(targ)}")
     if targ.min() < 0 or targ.max() >= z.shape[1]:
         raise ValueError(f"cross_entropy: labels must lie in [0, {z.shape[1]}), got values from {targ.min().item()} to {targ.max().item()}")
+    n_bad = int((~torch.isfinite(z)).sum())                               # as chapter 6's cross_entropy
+    if n_bad: raise ValueError(f"cross_entropy: logits contain {n_bad} NaN or infinite value(s); the loss would be nan or inf")
     targ = targ.long()
     N = z.shape[0]
     picked = z.gather(1, targ.unsqueeze(1)).squeeze(1)                    # z[n, y_n]: (N,)
@@ -165,7 +175,7 @@ def cross_entropy(logits, targ):
         return (g * (torch.softmax(z, dim=1) - onehot) / N,)
     return _result((torch.logsumexp(z, dim=1) - picked).mean(), (logits,), "cross_entropy", backward)
 
-# %% ../nbs/07_autograd.ipynb #56452908
+# %% ../nbs/07_autograd.ipynb #898910e4
 def _topo_order(root):
     "The tensors that `root` depends on and that require grad, each after all of its inputs (no recursion)."
     order, visited, stack = [], set(), [(root, False)]
@@ -178,7 +188,7 @@ def _topo_order(root):
         stack.extend((p, False) for p in node._parents if p.requires_grad and p not in visited)
     return order
 
-# %% ../nbs/07_autograd.ipynb #11bffd27
+# %% ../nbs/07_autograd.ipynb #af7aa3c4
 def _backward(self, gradient=None, retain_graph=False):
     "Fill `.grad` of every tensor this one depends on: leaves accumulate, intermediates get this call's gradient."
     if not self.requires_grad:
@@ -218,7 +228,7 @@ def _zero_grad(self):
 
 Tensor.backward, Tensor.zero_grad = _backward, _zero_grad
 
-# %% ../nbs/07_autograd.ipynb #ad77661e
+# %% ../nbs/07_autograd.ipynb #cff3c74a
 def _graph(root):
     "Every tensor `root` depends on (whether or not it requires grad), each after its inputs, and the edges (parent, child)."
     order, visited, stack = [], set(), [(root, False)]
@@ -242,6 +252,9 @@ def _describe(t):
 def draw_graph(root, ax=None):
     "Draw the graph recorded behind `root` with matplotlib: tensors as boxes, operations as circles; return the Axes."
     import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+    _check_is_Tensor("draw_graph", "root", root)
+    if ax is not None and not isinstance(ax, Axes): raise TypeError(f"draw_graph: ax must be a matplotlib Axes or None, got {type(ax).__name__}")
     order, edges = _graph(root)
     col = {}
     for t in order:                                                 # an op's column: one after its deepest input

@@ -5,13 +5,18 @@
 # %% auto #0
 __all__ = ['matmul_flops', 'fast_forward_and_backward']
 
-# %% ../nbs/08_performance.ipynb #2dc268d0
+# %% ../nbs/08_performance.ipynb #abae26e3
 import torch
 from .forward import _check_lin_args, _check_mse_args
 
-# %% ../nbs/08_performance.ipynb #e683cd75
+# %% ../nbs/08_performance.ipynb #5182e277
+def _positive_int(x): return isinstance(x, int) and not isinstance(x, bool) and x >= 1
+
 def matmul_flops(n, sizes, input_grad=False):
     "FLOPs of the matrix products of an MLP with layer widths `sizes` on `n` rows: (forward, backward)."
+    if not _positive_int(n): raise ValueError(f"matmul_flops: n, the number of rows, must be a positive int, got {n!r}")
+    if not (isinstance(sizes, (list, tuple)) and len(sizes) >= 2 and all(map(_positive_int, sizes))):
+        raise ValueError(f"matmul_flops: sizes must be a list of at least 2 positive int layer widths (n_in, ..., n_out), got {sizes!r}")
     pairs = list(zip(sizes[:-1], sizes[1:]))                           # (n_in, n_out) of each layer
     fwd = sum(2 * n * n_in * n_out for n_in, n_out in pairs)           # inp @ w, every layer
     bwd = fwd                                                          # w.g = inp.t() @ out.g, every layer
@@ -19,14 +24,14 @@ def matmul_flops(n, sizes, input_grad=False):
     if input_grad: bwd += 2 * n * sizes[0] * sizes[1]                  # ... and layer 1, only if asked for
     return fwd, bwd
 
-# %% ../nbs/08_performance.ipynb #37e9e978
+# %% ../nbs/08_performance.ipynb #1a5a1661
 def _layers(fn, params):
     "Pair (w1, b1, w2, b2, ...) into [(w1, b1), (w2, b2), ...], checking that they come in pairs."
     if len(params) < 2 or len(params) % 2:
         raise ValueError(f"{fn}: expected weights and biases in pairs (w1, b1, w2, b2, ...), got {len(params)} tensor(s)")
     return list(zip(params[0::2], params[1::2]))
 
-# %% ../nbs/08_performance.ipynb #42bdb59f
+# %% ../nbs/08_performance.ipynb #75c3b5db
 def fast_forward_and_backward(inp, targ, *params, input_grad=False):
     "Forward and backward of lin, relu, ..., lin, mse: set `.g` on each of `params` (and `inp.g` if `input_grad`); return the loss."
     layers = _layers("fast_forward_and_backward", params)
@@ -48,4 +53,7 @@ def fast_forward_and_backward(inp, targ, *params, input_grad=False):
         g = g @ w.t()                                       # dL/da: (N, n_out) @ (n_out, n_in) -> (N, n_in)
         if k > 0: g.mul_(a.sign_())                         # ReLU's gradient in place: a >= 0, so sign(a) = 1 where z > 0, else 0
     if input_grad: inp.g = g
+    if not torch.isfinite(loss):                            # one number: NaN or inf in inp, targ or a parameter ends up here
+        raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}; inp, targ or a parameter contains NaN or "
+                         f"infinite values (or the forward pass overflowed), so the .g just set are not usable")
     return loss

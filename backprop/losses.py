@@ -6,7 +6,7 @@
 __all__ = ['logsumexp', 'log_softmax', 'nll', 'cross_entropy', 'cross_entropy_grad', 'classifier_forward_and_backward',
            'evaluate_classifier', 'train_classifier']
 
-# %% ../nbs/06_cross_entropy.ipynb #454d0450
+# %% ../nbs/06_cross_entropy.ipynb #11f4393a
 import torch
 
 from .forward import lin, relu, init_params, mlp, _check_tensor, _shape
@@ -14,21 +14,32 @@ from .grads import lin_grad, relu_grad
 from .data import load_mnist_sample, train_valid_split, normalise
 from .train import fit
 
-# %% ../nbs/06_cross_entropy.ipynb #1f081558
+# %% ../nbs/06_cross_entropy.ipynb #50ca3916
+def _check_logits(fn, name, z):
+    "Raise a clear error unless `z` is an (N, C) floating-point tensor with C >= 1 and no NaN or infinite value."
+    _check_tensor(fn, name, z, 2)
+    if z.shape[1] == 0:
+        raise ValueError(f"{fn}: {name} has shape {_shape(z)}, no classes; softmax needs at least one logit per row")
+    n_bad = int((~torch.isfinite(z)).sum())
+    if n_bad:
+        raise ValueError(f"{fn}: {name} contains {n_bad} NaN or infinite value(s); the loss would be nan")
+
 def logsumexp(z):
     "log(sum(exp(z))) over the last axis, computed as m + log(sum(exp(z - m))) with m the row maximum: (N, C) -> (N, 1)."
+    _check_logits("logsumexp", "z", z)
     m = z.max(-1, keepdim=True).values                      # (N, 1)
     return m + (z - m).exp().sum(-1, keepdim=True).log()     # (N, 1)
 
 def log_softmax(z):
     "log(softmax(z)) over the last axis, without overflow: (N, C) -> (N, C)."
+    _check_logits("log_softmax", "z", z)
     z = z - z.max(-1, keepdim=True).values                    # largest logit 0: same softmax, large values cancel exactly
     return z - logsumexp(z)                                   # (N, C) - (N, 1) broadcasts over classes
 
-# %% ../nbs/06_cross_entropy.ipynb #3adb8387
+# %% ../nbs/06_cross_entropy.ipynb #877f1058
 def _check_ce_args(fn, inp, targ):
     "Raise a clear error unless inp is finite (N, C) floats with N >= 1 and targ is (N,) int64 labels in [0, C)."
-    _check_tensor(fn, "inp", inp, 2)
+    _check_logits(fn, "inp", inp)
     if inp.shape[0] == 0:
         raise ValueError(f"{fn}: the batch is empty (inp has shape {_shape(inp)}); the loss of no examples is undefined")
     if not isinstance(targ, torch.Tensor):
@@ -42,11 +53,8 @@ def _check_ce_args(fn, inp, targ):
     if lo < 0 or hi >= inp.shape[1]:
         raise ValueError(f"{fn}: labels must be in [0, {inp.shape[1] - 1}] for {inp.shape[1]} classes, "
                          f"got labels from {lo} to {hi}")
-    n_bad = int((~torch.isfinite(inp)).sum())
-    if n_bad:
-        raise ValueError(f"{fn}: inp contains {n_bad} NaN or infinite value(s); the loss would be nan")
 
-# %% ../nbs/06_cross_entropy.ipynb #f8fc5990
+# %% ../nbs/06_cross_entropy.ipynb #a09d69c0
 def nll(inp, targ):
     "Negative log-likelihood: minus the mean of inp[n, targ[n]], for log-probabilities `inp` (N, C) and labels `targ` (N,)."
     _check_ce_args("nll", inp, targ)
@@ -57,7 +65,7 @@ def cross_entropy(inp, targ):
     _check_ce_args("cross_entropy", inp, targ)
     return nll(log_softmax(inp), targ)
 
-# %% ../nbs/06_cross_entropy.ipynb #24b5a239
+# %% ../nbs/06_cross_entropy.ipynb #a0d11d4d
 def cross_entropy_grad(inp, targ):
     "Set `inp.g` = dL/d(inp) for L = cross_entropy(inp, targ): (softmax(inp) - onehot(targ)) / N, shape (N, C)."
     _check_ce_args("cross_entropy_grad", inp, targ)
@@ -66,7 +74,7 @@ def cross_entropy_grad(inp, targ):
     onehot[torch.arange(inp.shape[0]), targ] = 1.                  # (N, C)
     inp.g = (p - onehot) / inp.shape[0]
 
-# %% ../nbs/06_cross_entropy.ipynb #94cfa07f
+# %% ../nbs/06_cross_entropy.ipynb #0f21b663
 def classifier_forward_and_backward(inp, targ, w1, b1, w2, b2):
     "The MLP with cross-entropy on integer labels: set `.g` on `inp` and every parameter; return the loss."
     l1 = lin(inp, w1, b1)               # (N, n_hidden)
@@ -84,7 +92,7 @@ def evaluate_classifier(x, y, params):
     out = mlp(x, *params)                                   # (N, 10)
     return cross_entropy(out, y).item(), (out.argmax(-1) == y).float().mean().item()
 
-# %% ../nbs/06_cross_entropy.ipynb #9cfcd781
+# %% ../nbs/06_cross_entropy.ipynb #c8df8bc3
 def train_classifier(epochs=30, lr=0.2, bs=64, hidden=256, max_shift=2, seed=0, verbose=True):
     "Train the 784 -> hidden -> 10 classifier from scratch on the packaged digits; return (params, history)."
     x, y = load_mnist_sample()

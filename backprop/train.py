@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['minibatches', 'sgd_step', 'evaluate_regression', 'random_shift', 'fit', 'plot_loss', 'main']
 
-# %% ../nbs/05_training.ipynb #abc5cd23
+# %% ../nbs/05_training.ipynb #482bd4fc
 import math
+import numbers
 import sys
 import time
 
@@ -14,50 +15,77 @@ import torch
 from fastcore.imports import IN_NOTEBOOK, in_ipython
 from fastprogress.fastprogress import master_bar, progress_bar
 
-from .forward import mlp, mse, _check_tensor, _shape
+from .forward import mlp, mse, _check_same_dtype, _check_tensor, _shape
 from .grads import forward_and_backward
 
-# %% ../nbs/05_training.ipynb #f1259675
+# %% ../nbs/05_training.ipynb #c20e19a0
+def _check_count(fn, name, n, least=1):
+    "Raise a clear error unless `n` is an int >= `least` (a bool, or a float such as 2.0, is not a count)."
+    if isinstance(n, bool) or not isinstance(n, int) or n < least:
+        expected = "a positive int" if least == 1 else f"an int >= {least}"
+        raise ValueError(f"{fn}: {name} must be {expected}, got {n!r}")
+
 def minibatches(x, y, bs, generator=None):
-    "Yield (xb, yb) batches of `bs` rows of `x` and `y`, in an order shuffled by `generator`; the last one may be smaller."
+    "An iterator of (xb, yb) batches of `bs` rows of `x` and `y`, in an order shuffled by `generator`; the last may be smaller."
+    for name, t in (("x", x), ("y", y)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"minibatches: {name} must be a torch.Tensor, got {type(t).__name__}")
     if len(x) != len(y):
         raise ValueError(f"minibatches: x has {len(x)} rows but y has {len(y)}")
     if len(x) == 0:
         raise ValueError("minibatches: x and y are empty; there is nothing to train on")
-    if not isinstance(bs, int) or bs < 1:
-        raise ValueError(f"minibatches: bs must be a positive int, got {bs!r}")
+    _check_count("minibatches", "bs", bs)
     idx = torch.randperm(len(x), generator=generator)
-    for i in range(0, len(x), bs):
-        yield x[idx[i:i + bs]], y[idx[i:i + bs]]
+    return ((x[idx[i:i + bs]], y[idx[i:i + bs]]) for i in range(0, len(x), bs))
 
-# %% ../nbs/05_training.ipynb #928fcd47
-def sgd_step(params, lr):
-    "Move each parameter `p` in place against its gradient: p -= lr * p.g."
+# %% ../nbs/05_training.ipynb #91b9276c
+def _check_lr(fn, lr):
+    "Raise a clear error unless `lr` is a positive, finite number."
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+        raise TypeError(f"{fn}: lr must be a number, got {type(lr).__name__} {lr!r}")
+    if not 0 < lr < math.inf:
+        raise ValueError(f"{fn}: lr must be a positive finite number, got {lr!r}")
+
+def _check_sgd_args(params, lr):
+    "Raise a clear error unless `params` is a list or tuple of tensors, each with a .g of its shape and dtype."
+    if not isinstance(params, (list, tuple)):
+        raise TypeError(f"sgd_step: params must be a list or tuple of tensors, got {type(params).__name__}")
+    _check_lr("sgd_step", lr)
     for i, p in enumerate(params):
+        _check_tensor("sgd_step", f"parameter {i}", p)
         g = getattr(p, "g", None)
         if g is None:
             raise RuntimeError(f"sgd_step: parameter {i} has no .g; run the backward pass "
                                f"(e.g. forward_and_backward) before the step")
+        _check_tensor("sgd_step", f"parameter {i}.g", g)
         if g.shape != p.shape:
             raise ValueError(f"sgd_step: parameter {i} has shape {_shape(p)} but its .g has shape {_shape(g)}")
-        p.sub_(lr * g)
+        _check_same_dtype("sgd_step", **{f"parameter {i}": p, f"parameter {i}.g": g})
 
-# %% ../nbs/05_training.ipynb #fbc3f660
+def sgd_step(params, lr):
+    "Move each parameter `p` in place against its gradient: p -= lr * p.g."
+    _check_sgd_args(params, lr)
+    for p in params:
+        p.sub_(lr * p.g)
+
+# %% ../nbs/05_training.ipynb #ae80806a
 def evaluate_regression(x, y, params):
     "(loss, accuracy) of the 1-output MLP on `x`, `y`: mse, and the fraction of outputs that round to the label."
     out = mlp(x, *params)                                  # (N, 1)
     pred = out.squeeze(-1).round().clamp(0, 9)             # (N,)
     return mse(out, y).item(), (pred == y).float().mean().item()
 
-# %% ../nbs/05_training.ipynb #c8fdf867
+# %% ../nbs/05_training.ipynb #0a52b111
 def random_shift(xb, max_shift, generator=None):
     "Shift a batch of flattened 28x28 images by one random (dy, dx) with |dy|, |dx| <= max_shift pixels."
+    _check_tensor("random_shift", "xb", xb)
+    _check_count("random_shift", "max_shift", max_shift, least=0)
     if xb.ndim != 2 or xb.shape[1] != 784:
         raise ValueError(f"random_shift: expected flattened 28x28 images of shape (N, 784), got {_shape(xb)}")
     dy, dx = torch.randint(-max_shift, max_shift + 1, (2,), generator=generator).tolist()
     return torch.roll(xb.view(-1, 28, 28), (dy, dx), dims=(1, 2)).reshape(xb.shape)
 
-# %% ../nbs/05_training.ipynb #2d1b5131
+# %% ../nbs/05_training.ipynb #549149c5
 def _check_data(data):
     "Raise a clear error unless `data` is (x_train, y_train, x_valid, y_valid) of matching lengths, without NaN."
     if not isinstance(data, (tuple, list)) or len(data) != 4:
@@ -81,12 +109,14 @@ def _log(mb, row):
     if mb is not None: mb.write(row, table=True)
     else: print("  ".join(f"{c:>10}" for c in row), flush=True)
 
-# %% ../nbs/05_training.ipynb #a087ce2b
+# %% ../nbs/05_training.ipynb #11aa7412
 def fit(params, data, fwd_bwd=forward_and_backward, evaluate=evaluate_regression, epochs=3, lr=0.05,
         bs=64, decay=False, max_shift=0, seed=0, verbose=True):
     """Train `params` in place by minibatch SGD on `data` = (x_train, y_train, x_valid, y_valid).
     Return the history: {'step_loss': every batch loss, 'epoch': one dict of losses and accuracy per epoch}."""
-    _check_data(data)
+    _check_data(data); _check_lr("fit", lr)
+    _check_count("fit", "epochs", epochs); _check_count("fit", "bs", bs)
+    _check_count("fit", "max_shift", max_shift, least=0)
     x_train, y_train, x_valid, y_valid = data
     gen = torch.Generator().manual_seed(seed)
     n_steps = epochs * math.ceil(len(x_train) / bs)
@@ -113,10 +143,22 @@ def fit(params, data, fwd_bwd=forward_and_backward, evaluate=evaluate_regression
                               f"{valid_acc:.4f}", f"{row['seconds']:.1f}s"])
     return hist
 
-# %% ../nbs/05_training.ipynb #3ee20340
+# %% ../nbs/05_training.ipynb #d2d7ee9a
+def _check_history(hist):
+    "Raise a clear error unless `hist` is a history as `fit` returns it, with at least one epoch."
+    if not isinstance(hist, dict):
+        raise TypeError(f"plot_loss: hist must be the dict that fit returns, got {type(hist).__name__}")
+    missing = [k for k in ("step_loss", "epoch") if k not in hist]
+    if missing:
+        raise ValueError(f"plot_loss: hist lacks the key(s) {missing}; expected the dict that fit returns, "
+                         f"with 'step_loss' and 'epoch'")
+    if not hist["epoch"]:
+        raise ValueError("plot_loss: hist has no epochs; there is nothing to plot")
+
 def plot_loss(hist, ax=None):
     "Plot the loss of every training step and the validation loss after each epoch; return the axes."
     import matplotlib.pyplot as plt
+    _check_history(hist)
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.2))
     steps_per_epoch = len(hist["step_loss"]) / len(hist["epoch"])
     ax.plot(hist["step_loss"], lw=0.7, alpha=0.6, label="training batch")
@@ -125,7 +167,7 @@ def plot_loss(hist, ax=None):
     ax.set_xlabel("step"); ax.set_ylabel("loss"); ax.set_yscale("log"); ax.legend()
     return ax
 
-# %% ../nbs/05_training.ipynb #154ee1d6
+# %% ../nbs/05_training.ipynb #4d3876f1
 def main(argv=None):
     "The command line: train the chapter-6 classifier on the packaged digits and print its progress."
     import argparse
@@ -138,6 +180,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, help="seed of the initial weights, the batch order and the shifts")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the matrices are small)")
     args = {k: v for k, v in vars(p.parse_args(argv)).items() if v is not None}   # unset: train_classifier's defaults
+    _check_count("main", "--threads", args["threads"])
     torch.set_num_threads(args.pop("threads"))
     start = time.time()
     _, hist = train_classifier(**args)
@@ -145,6 +188,6 @@ def main(argv=None):
     print(f"final validation accuracy: {acc:.4f} ({acc:.1%}) after {time.time() - start:.1f} s")
     return hist
 
-# %% ../nbs/05_training.ipynb #9cf6607d
+# %% ../nbs/05_training.ipynb #1e4f78f7
 if __name__ == "__main__" and not in_ipython():    # a notebook is "__main__" too: train from the command line only
     main()

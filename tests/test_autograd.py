@@ -7,6 +7,7 @@ checks the same examples; the values themselves come from a seeded torch.Generat
 import sys
 
 import matplotlib
+import matplotlib.figure
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -322,6 +323,17 @@ def test_a_long_chain_of_multiplications_has_the_product_of_the_factors_as_gradi
     (lambda: cross_entropy(Tensor(torch.ones(2, 3)), torch.tensor([0, 3])), ValueError, r"labels must lie in \[0, 3\)"),
     (lambda: cross_entropy(Tensor(torch.ones(2, 3)), torch.tensor([0, 1, 2])), ValueError, r"targ must have shape \(2,\), got \(3,\)"),
     (lambda: cross_entropy(Tensor(torch.ones(3)), torch.tensor([0])), ValueError, r"shape \(N, C\)"),
+    (lambda: cross_entropy(Tensor(torch.tensor([[0., float("nan")], [1., 2.]])), torch.tensor([0, 1])), ValueError,
+     r"logits contain 1 NaN or infinite value\(s\)"),
+    (lambda: cross_entropy(Tensor(torch.tensor([[float("inf"), 0.]])), torch.tensor([0])), ValueError, "NaN or infinite"),
+    (lambda: Tensor(torch.ones(2, 3)).sum(dim=0.5), TypeError, "sum: dim must be None, an int or a tuple of ints, got 0.5"),
+    (lambda: Tensor(torch.ones(2, 3)).mean(dim=(0, 1.)), TypeError, r"mean: dim must be .* got \(0, 1.0\)"),
+    (lambda: mse(torch.ones(4, 1), torch.ones(4)), TypeError, r"got Tensor \(a torch.Tensor, not a backprop.autograd.Tensor\)"),
+    (lambda: draw_graph(torch.ones(2, 3) * 2), TypeError, r"draw_graph: root must be a Tensor, got Tensor \(a torch.Tensor"),
+    (lambda: draw_graph(matplotlib.figure.Figure().subplots(), Tensor(torch.ones(2), requires_grad=True).sum()), TypeError,
+     "draw_graph: root must be a Tensor, got Axes"),
+    (lambda: draw_graph(Tensor(torch.ones(2), requires_grad=True).sum(), ax="left"), TypeError,
+     "draw_graph: ax must be a matplotlib Axes or None, got str"),
 ])
 def test_bad_input_gets_a_clear_error(call, exc, msg):
     with pytest.raises(exc, match=msg):

@@ -113,6 +113,32 @@ def test_bad_input_gets_a_clear_error():
         fast_forward_and_backward(inp.long(), targ, *params)
 
 
+def test_a_non_finite_loss_is_an_error_not_nan_gradients():
+    inp, targ, params = problem(4, (3, 2, 1), seed=4)
+    for bad in (inp.clone().index_fill_(0, torch.tensor([1]), float("nan")), inp.clone().fill_(float("inf"))):
+        with pytest.raises(ValueError, match=r"the loss is (nan|inf); inp, targ or a parameter contains NaN or infinite"):
+            fast_forward_and_backward(bad, targ, *params)
+    with pytest.raises(ValueError, match="the loss is nan"):
+        fast_forward_and_backward(inp, targ, params[0], params[1].fill_(float("nan")), *params[2:], input_grad=True)
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda: matmul_flops(-4, [3, 2, 1]), "n, the number of rows, must be a positive int, got -4"),
+    (lambda: matmul_flops(0, [3, 2, 1]), "got 0"),
+    (lambda: matmul_flops(4.5, [3, 2]), "must be a positive int, got 4.5"),
+    (lambda: matmul_flops(True, [3, 2]), "must be a positive int, got True"),
+    (lambda: matmul_flops([3, 2, 1], 4), r"n, the number of rows, must be a positive int, got \[3, 2, 1\]"),
+    (lambda: matmul_flops(4, [3]), r"sizes must be a list of at least 2 positive int layer widths .* got \[3\]"),
+    (lambda: matmul_flops(4, [3], input_grad=True), r"got \[3\]"),
+    (lambda: matmul_flops(4, [3, 0, 1]), r"got \[3, 0, 1\]"),
+    (lambda: matmul_flops(4, [3, 2.0]), r"got \[3, 2.0\]"),
+    (lambda: matmul_flops(4, 3), "got 3"),
+])
+def test_matmul_flops_refuses_counts_that_mean_nothing(call, msg):
+    with pytest.raises(ValueError, match=msg):
+        call()
+
+
 @pytest.mark.parametrize("sizes", [(784, 50, 1), (16, 8, 4, 1), (3, 1)])
 @pytest.mark.parametrize("input_grad", [False, True])
 def test_matmul_flops_match_torch_flop_counter(sizes, input_grad):

@@ -139,6 +139,23 @@ def test_inputs_of_the_wrong_kind(fn):
         fn(torch.randn(10), torch.tensor([3]))
 
 
+@pytest.mark.parametrize("fn", [logsumexp, log_softmax])
+def test_logsumexp_and_log_softmax_bad_input(fn):
+    name = fn.__name__
+    with pytest.raises(TypeError, match=f"{name}: z must be a torch.Tensor, got list"):
+        fn([[1.0, 2.0]])
+    with pytest.raises(TypeError, match=f"{name}: z has dtype torch.int64; expected a floating-point tensor"):
+        fn(torch.ones(2, 3, dtype=torch.int64))
+    with pytest.raises(ValueError, match=rf"{name}: z has shape \(3, 0\), no classes"):
+        fn(torch.randn(3, 0))
+    with pytest.raises(ValueError, match=rf"{name}: z must have 2 dimension\(s\), got shape \(3,\)"):
+        fn(torch.randn(3))
+    z = torch.randn(2, 3); z[1, 2] = float("nan")
+    with pytest.raises(ValueError, match=rf"{name}: z contains 1 NaN or infinite value\(s\)"):
+        fn(z)
+    assert fn(torch.randn(0, 3)).shape[0] == 0              # an empty batch is fine: there is nothing to average
+
+
 def test_a_failed_check_sets_no_gradient():
     z = torch.randn(4, 10)
     with pytest.raises(ValueError):

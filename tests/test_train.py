@@ -10,7 +10,7 @@ from torch.testing import assert_close
 
 from backprop.forward import init_params, mlp
 from backprop.losses import classifier_forward_and_backward, evaluate_classifier
-from backprop.train import fit, minibatches, random_shift, sgd_step
+from backprop.train import fit, main, minibatches, plot_loss, random_shift, sgd_step
 
 root = Path(__file__).resolve().parent.parent
 
@@ -48,9 +48,19 @@ def test_minibatches_bad_input():
         next(minibatches(x, y[:9], 4))
     with pytest.raises(ValueError, match="empty"):
         next(minibatches(x[:0], y[:0], 4))
-    for bs in (0, -1, 2.5):
+    for bs in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="bs must be a positive int"):
             next(minibatches(x, y, bs))
+
+
+def test_minibatches_checks_at_the_call_not_at_the_first_batch():
+    x, y = torch.randn(10, 3), torch.arange(10)
+    with pytest.raises(ValueError, match="minibatches: bs must be a positive int, got 0"):
+        minibatches(x, y, 0)                                # no next(): the check runs at the call
+    with pytest.raises(TypeError, match="minibatches: x must be a torch.Tensor, got list"):
+        minibatches(x.tolist(), y.tolist(), 2)
+    with pytest.raises(TypeError, match="minibatches: x must be a torch.Tensor, got int"):
+        minibatches(4, x, y)                                # bs first: the arguments shifted
 
 
 # ---- sgd_step and random_shift -----------------------------------------------------------------
@@ -73,6 +83,24 @@ def test_sgd_step_without_or_with_a_wrong_gradient():
         sgd_step([w, b], 0.1)
 
 
+def test_sgd_step_bad_learning_rate_or_dtype_changes_nothing():
+    w, b = torch.randn(3, 2), torch.randn(2)
+    w.g, b.g = torch.randn(3, 2), torch.randn(2, dtype=torch.float64)
+    before = [w.clone(), b.clone()]
+    with pytest.raises(TypeError, match=r"sgd_step: all tensors must have the same dtype, got parameter 1: torch.float32, "
+                                        r"parameter 1.g: torch.float64"):
+        sgd_step([w, b], 0.1)
+    b.g = torch.randn(2)
+    for lr, error, match in [(float("nan"), ValueError, "lr must be a positive finite number, got nan"),
+                             (float("inf"), ValueError, "got inf"), (0, ValueError, "got 0"), (-0.1, ValueError, "got -0.1"),
+                             ("0.1", TypeError, "lr must be a number, got str '0.1'"), (None, TypeError, "got NoneType")]:
+        with pytest.raises(error, match=match):
+            sgd_step([w, b], lr)
+    with pytest.raises(TypeError, match="sgd_step: params must be a list or tuple of tensors, got float"):
+        sgd_step(0.1, [w, b])                               # arguments swapped
+    assert torch.equal(w, before[0]) and torch.equal(b, before[1])   # w was not moved before b's check failed
+
+
 def test_random_shift_moves_pixels_only():
     x = torch.rand(5, 784, generator=gen())
     shifted = random_shift(x, 2, gen(3))
@@ -83,6 +111,11 @@ def test_random_shift_moves_pixels_only():
     assert moved >= 5
     with pytest.raises(ValueError, match=r"expected flattened 28x28 images of shape \(N, 784\), got \(5, 28, 28\)"):
         random_shift(x.view(5, 28, 28), 2)
+    for bad in (-1, 1.5):
+        with pytest.raises(ValueError, match=rf"random_shift: max_shift must be an int >= 0, got {bad}"):
+            random_shift(x, bad)
+    with pytest.raises(TypeError, match="random_shift: xb must be a torch.Tensor, got list"):
+        random_shift(x.tolist(), 2)
 
 
 # ---- fit ---------------------------------------------------------------------------------------
@@ -164,6 +197,29 @@ def test_fit_bad_data():
         fit(params, (x_train, torch.full_like(y_train, 10), x_valid, y_valid), *args, verbose=False)
 
 
+@pytest.mark.parametrize("setting,match", [(dict(bs=0), "fit: bs must be a positive int, got 0"),
+                                           (dict(epochs=0), "fit: epochs must be a positive int, got 0"),
+                                           (dict(lr=float("nan")), "fit: lr must be a positive finite number, got nan"),
+                                           (dict(max_shift=-1), "fit: max_shift must be an int >= 0, got -1")])
+def test_fit_bad_settings_change_nothing(setting, match):
+    params = init_params(784, 8, 10, generator=gen())
+    before = [p.clone() for p in params]
+    with pytest.raises(ValueError, match=match):
+        fit(params, small_data(n=64), classifier_forward_and_backward, evaluate_classifier, verbose=False, **setting)
+    assert all(torch.equal(p, b) for p, b in zip(params, before, strict=True))
+
+
+def test_plot_loss_bad_history():
+    from matplotlib.figure import Figure
+    ax = Figure().subplots()
+    with pytest.raises(ValueError, match=r"plot_loss: hist lacks the key\(s\) \['step_loss', 'epoch'\]"):
+        plot_loss({}, ax=ax)
+    with pytest.raises(ValueError, match="plot_loss: hist has no epochs"):
+        plot_loss(dict(step_loss=[], epoch=[]), ax=ax)
+    with pytest.raises(TypeError, match="plot_loss: hist must be the dict that fit returns, got Axes"):
+        plot_loss(ax, {})                                   # arguments swapped
+
+
 # ---- the command line --------------------------------------------------------------------------
 
 def run_cli(*args):
@@ -183,6 +239,17 @@ def test_cli_prints_one_line_per_epoch_then_the_final_accuracy():
 def test_cli_rejects_a_bad_option():
     res = run_cli("--epochs", "two")
     assert res.returncode == 2 and "invalid int value" in res.stderr
+
+
+@pytest.mark.parametrize("argv,match", [(["--threads", "0"], "main: --threads must be a positive int, got 0"),
+                                        (["--epochs", "0"], "fit: epochs must be a positive int, got 0"),
+                                        (["--bs", "0"], "fit: bs must be a positive int, got 0")])
+def test_cli_rejects_a_zero_setting_before_training(argv, match):
+    n = torch.get_num_threads()
+    try:
+        with pytest.raises(ValueError, match=match):
+            main(argv)
+    finally: torch.set_num_threads(n)
 
 
 def test_importing_train_does_not_train():

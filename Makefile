@@ -1,6 +1,8 @@
 # The two commands of the README:
 #   make lab    set up .venv if needed, then open the course (JupyterLab on nbs/, 127.0.0.1 only)
-#   make test   set up .venv if needed, then run every test (what .ci/run calls)
+#   make test   set up .venv if needed, then run every test (what .ci/run calls); two pytest-xdist
+#               workers, whole files per worker, so the browser test (one file, one browser session)
+#               runs beside the rest
 #   make docs   build the static HTML site of the course into _site/ (math by a local MathJax)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -58,4 +60,4 @@ docs: $(STAMP) $(MATHJAX)
 
 test: $(STAMP) chromium $(MATHJAX)
 	$(PY) tools/check_sync.py
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile

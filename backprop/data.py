@@ -6,7 +6,7 @@
 __all__ = ['MNIST_SAMPLE', 'MNIST_SAMPLE_SHA256', 'MNIST_URL', 'MNIST_SHA256', 'load_mnist_sample', 'train_valid_split',
            'normalise', 'download_mnist', 'load_mnist']
 
-# %% ../nbs/00_data.ipynb #6b4e97d6
+# %% ../nbs/00_data.ipynb #ca2d4b94
 import hashlib
 import os
 from importlib.resources import files
@@ -18,7 +18,7 @@ import torch
 MNIST_SAMPLE = Path(str(files("backprop") / "mnist_5k.npz"))
 MNIST_SAMPLE_SHA256 = "246e0c30eeea57c8d0037d3f38c8e00651ec204cc61b8022563e9aeeb9d756f4"
 
-# %% ../nbs/00_data.ipynb #9a8e4049
+# %% ../nbs/00_data.ipynb #7b15da31
 def load_mnist_sample(path=None):
     "5,000 MNIST digits: images as a (5000, 784) float32 tensor in [0, 1], labels as (5000,) int64."
     if path is not None and not isinstance(path, (str, os.PathLike)):
@@ -36,14 +36,18 @@ def load_mnist_sample(path=None):
     x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
     return x, torch.from_numpy(labels.astype(np.int64))
 
-# %% ../nbs/00_data.ipynb #87804f67
-def train_valid_split(x, y, n_valid=1000, seed=42):
-    "Shuffle (seeded) and split `x`, `y` into (x_train, y_train, x_valid, y_valid)."
+# %% ../nbs/00_data.ipynb #744d7409
+def _check_xy(fn, x, y):
+    "Raise a clear error unless `x` and `y` are tensors with one row each per example."
     for name, t in (("x", x), ("y", y)):
         if not isinstance(t, torch.Tensor):
-            raise TypeError(f"train_valid_split: {name} must be a torch.Tensor, got {type(t).__name__}")
+            raise TypeError(f"{fn}: {name} must be a torch.Tensor, got {type(t).__name__}")
     if len(x) != len(y):
-        raise ValueError(f"train_valid_split: x has {len(x)} rows but y has {len(y)}")
+        raise ValueError(f"{fn}: x has {len(x)} rows but y has {len(y)}")
+
+def train_valid_split(x, y, n_valid=1000, seed=42):
+    "Shuffle (seeded) and split `x`, `y` into (x_train, y_train, x_valid, y_valid)."
+    _check_xy("train_valid_split", x, y)
     if not 0 < n_valid < len(x):
         raise ValueError(f"train_valid_split: n_valid must be between 1 and {len(x) - 1}, got {n_valid}")
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
@@ -63,7 +67,7 @@ def normalise(x_train, x_valid):
         raise ValueError(f"normalise: x_train has standard deviation {std.item()}: a constant (or too small) set cannot be scaled")
     return (x_train - mean) / std, (x_valid - mean) / std
 
-# %% ../nbs/00_data.ipynb #bf2c901c
+# %% ../nbs/00_data.ipynb #3b1d652a
 import urllib.error
 import urllib.request
 

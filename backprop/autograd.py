@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['Tensor', 'mse', 'cross_entropy', 'draw_graph']
 
-# %% ../nbs/07_autograd.ipynb #f31ed4dd
+# %% ../nbs/07_autograd.ipynb #c726fd8d
 import torch
 from .forward import _check_tensor, _check_same_dtype, _check_mse_args, _shape
 
-# %% ../nbs/07_autograd.ipynb #34b779f6
+# %% ../nbs/07_autograd.ipynb #2f2031e6
 class Tensor:
     "A float torch tensor `data` that records the operation that made it, so that `backward()` can fill `.grad`."
     def __init__(self, data, requires_grad=False, label="", _parents=(), _op=""):
@@ -28,7 +28,7 @@ class Tensor:
         made = f"op={self._op!r}" if self._op else "leaf"
         return f"Tensor(shape={_shape(self.data)}, {made}, requires_grad={self.requires_grad}{', label=' + repr(self.label) if self.label else ''})"
 
-# %% ../nbs/07_autograd.ipynb #a832c947
+# %% ../nbs/07_autograd.ipynb #cf41a754
 def _result(data, parents, op, backward):
     "The Tensor `data` made by operation `op` from `parents`, with `backward` (G -> one gradient per parent)."
     out = Tensor(data, _parents=parents, _op=op)
@@ -45,7 +45,7 @@ def _operand(fn, x, like):
     _check_same_dtype(fn, left=like.data, right=x.data)
     return x
 
-# %% ../nbs/07_autograd.ipynb #0ae7deb1
+# %% ../nbs/07_autograd.ipynb #5cef206d
 def _matmul(self, other):
     "`self @ other` for 2-D Tensors: (N, k) @ (k, m) -> (N, m)."
     other = _operand("matmul", other, self)
@@ -58,7 +58,7 @@ def _matmul(self, other):
     return _result(x @ w, (self, other), "@", backward)
 Tensor.__matmul__ = _matmul
 
-# %% ../nbs/07_autograd.ipynb #bb098bde
+# %% ../nbs/07_autograd.ipynb #425e92d2
 def _unbroadcast(g, shape):
     "Sum `g` over the axes that broadcasting prepended or stretched from 1, so that it gets back `shape`."
     while g.ndim > len(shape): g = g.sum(0)                                # prepended axes
@@ -71,7 +71,7 @@ def _broadcast_shape(fn, a, b):
     try: return torch.broadcast_shapes(a.shape, b.shape)
     except RuntimeError: raise ValueError(f"{fn}: shapes {_shape(a.data)} and {_shape(b.data)} cannot be broadcast together") from None
 
-# %% ../nbs/07_autograd.ipynb #cacd61c2
+# %% ../nbs/07_autograd.ipynb #c35e0c95
 def _add(self, other):
     "`self + other`, broadcasting; the gradient of each input is G summed back to its shape."
     other = _operand("add", other, self); _broadcast_shape("add", self, other)
@@ -92,7 +92,7 @@ Tensor.__neg__ = lambda self: self * -1.
 Tensor.__sub__ = lambda self, other: self + (-_operand("sub", other, self))
 Tensor.__rsub__ = lambda self, other: _operand("sub", other, self) + (-self)
 
-# %% ../nbs/07_autograd.ipynb #36702b0e
+# %% ../nbs/07_autograd.ipynb #aa568f2e
 def _relu(self):
     "max(x, 0) element-wise; gradient G where x > 0, else 0 (chapter 2's relu_grad)."
     x = self.data
@@ -136,7 +136,7 @@ def _mean(self, dim=None, keepdim=False):
 
 Tensor.relu, Tensor.__pow__, Tensor.sum, Tensor.mean = _relu, _pow, _sum, _mean
 
-# %% ../nbs/07_autograd.ipynb #8d97cbf9
+# %% ../nbs/07_autograd.ipynb #0e5cd18b
 def _check_is_Tensor(fn, name, x):
     "Raise a clear error unless `x` is one of our Tensors; a torch tensor is named as such (both types are called Tensor)."
     if not isinstance(x, Tensor):
@@ -175,9 +175,11 @@ def cross_entropy(logits, targ):
         return (g * (torch.softmax(z, dim=1) - onehot) / N,)
     return _result((torch.logsumexp(z, dim=1) - picked).mean(), (logits,), "cross_entropy", backward)
 
-# %% ../nbs/07_autograd.ipynb #898910e4
-def _topo_order(root):
-    "The tensors that `root` depends on and that require grad, each after all of its inputs (no recursion)."
+# %% ../nbs/07_autograd.ipynb #3d9a799f
+def _grad_parents(t): return [p for p in t._parents if p.requires_grad]
+
+def _topo_order(root, parents=_grad_parents):
+    "The tensors that `root` depends on through `parents` (by default those that require grad), each after all of its inputs (no recursion)."
     order, visited, stack = [], set(), [(root, False)]
     while stack:
         node, parents_done = stack.pop()
@@ -185,10 +187,10 @@ def _topo_order(root):
         if node in visited: continue
         visited.add(node)
         stack.append((node, True))                       # comes back once every parent is in `order`
-        stack.extend((p, False) for p in node._parents if p.requires_grad and p not in visited)
+        stack.extend((p, False) for p in parents(node) if p not in visited)
     return order
 
-# %% ../nbs/07_autograd.ipynb #af7aa3c4
+# %% ../nbs/07_autograd.ipynb #f91cecd0
 def _backward(self, gradient=None, retain_graph=False):
     "Fill `.grad` of every tensor this one depends on: leaves accumulate, intermediates get this call's gradient."
     if not self.requires_grad:
@@ -228,16 +230,10 @@ def _zero_grad(self):
 
 Tensor.backward, Tensor.zero_grad = _backward, _zero_grad
 
-# %% ../nbs/07_autograd.ipynb #cff3c74a
+# %% ../nbs/07_autograd.ipynb #ab5f7fe9
 def _graph(root):
     "Every tensor `root` depends on (whether or not it requires grad), each after its inputs, and the edges (parent, child)."
-    order, visited, stack = [], set(), [(root, False)]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done: order.append(node); continue
-        if node in visited: continue
-        visited.add(node); stack.append((node, True))
-        stack.extend((p, False) for p in reversed(node._parents) if p not in visited)   # first input first
+    order = _topo_order(root, parents=lambda t: reversed(t._parents))   # every parent; first input first
     return order, [(p, t) for t in order for p in t._parents]
 
 def _describe(t):

@@ -5,16 +5,16 @@
 # %% auto #0
 __all__ = ['matmul_flops', 'fast_forward_and_backward']
 
-# %% ../nbs/08_performance.ipynb #abae26e3
+# %% ../nbs/08_performance.ipynb #4fd6bd8d
 import torch
-from .forward import _check_lin_args, _check_mse_args
+from .forward import _check_count, _check_lin_args, _check_mse_args
 
-# %% ../nbs/08_performance.ipynb #5182e277
+# %% ../nbs/08_performance.ipynb #e51a20a0
 def _positive_int(x): return isinstance(x, int) and not isinstance(x, bool) and x >= 1
 
 def matmul_flops(n, sizes, input_grad=False):
     "FLOPs of the matrix products of an MLP with layer widths `sizes` on `n` rows: (forward, backward)."
-    if not _positive_int(n): raise ValueError(f"matmul_flops: n, the number of rows, must be a positive int, got {n!r}")
+    _check_count("matmul_flops", "n, the number of rows,", n)
     if not (isinstance(sizes, (list, tuple)) and len(sizes) >= 2 and all(map(_positive_int, sizes))):
         raise ValueError(f"matmul_flops: sizes must be a list of at least 2 positive int layer widths (n_in, ..., n_out), got {sizes!r}")
     pairs = list(zip(sizes[:-1], sizes[1:]))                           # (n_in, n_out) of each layer
@@ -24,14 +24,14 @@ def matmul_flops(n, sizes, input_grad=False):
     if input_grad: bwd += 2 * n * sizes[0] * sizes[1]                  # ... and layer 1, only if asked for
     return fwd, bwd
 
-# %% ../nbs/08_performance.ipynb #1a5a1661
+# %% ../nbs/08_performance.ipynb #b3e2e6a2
 def _layers(fn, params):
     "Pair (w1, b1, w2, b2, ...) into [(w1, b1), (w2, b2), ...], checking that they come in pairs."
     if len(params) < 2 or len(params) % 2:
         raise ValueError(f"{fn}: expected weights and biases in pairs (w1, b1, w2, b2, ...), got {len(params)} tensor(s)")
     return list(zip(params[0::2], params[1::2]))
 
-# %% ../nbs/08_performance.ipynb #75c3b5db
+# %% ../nbs/08_performance.ipynb #cdd0c14d
 def fast_forward_and_backward(inp, targ, *params, input_grad=False):
     "Forward and backward of lin, relu, ..., lin, mse: set `.g` on each of `params` (and `inp.g` if `input_grad`); return the loss."
     layers = _layers("fast_forward_and_backward", params)

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['lin', 'relu', 'mse', 'init_params', 'mlp']
 
-# %% ../nbs/01_forward.ipynb #b0034b14
+# %% ../nbs/01_forward.ipynb #cb1125f8
 import torch
 
-# %% ../nbs/01_forward.ipynb #fc2c204c
+# %% ../nbs/01_forward.ipynb #bae548de
 def _shape(t):
     return "(" + ", ".join(str(s) for s in t.shape) + ("," if t.ndim == 1 else "") + ")"
 
@@ -22,6 +22,12 @@ def _check_tensor(fn, name, t, ndim=None):
     if ndim is not None and t.ndim != ndim:
         raise ValueError(f"{fn}: {name} must have {ndim} dimension(s), got shape {_shape(t)}")
 
+def _check_count(fn, name, n, least=1):
+    "Raise a clear error unless `n` is an int >= `least` (a bool, or a float such as 2.0, is not a count)."
+    if isinstance(n, bool) or not isinstance(n, int) or n < least:
+        expected = "a positive int" if least == 1 else f"an int >= {least}"
+        raise ValueError(f"{fn}: {name} must be {expected}, got {n!r}")
+
 def _check_same_dtype(fn, **tensors):
     "Raise a clear error unless all `tensors` share one dtype."
     dtypes = {name: t.dtype for name, t in tensors.items()}
@@ -29,7 +35,7 @@ def _check_same_dtype(fn, **tensors):
         raise TypeError(f"{fn}: all tensors must have the same dtype, got "
                         + ", ".join(f"{n}: {d}" for n, d in dtypes.items()))
 
-# %% ../nbs/01_forward.ipynb #b99c6907
+# %% ../nbs/01_forward.ipynb #bff440f7
 def _check_lin_args(fn, inp, w, b):
     "Raise a clear error unless inp (N, n_in), w (n_in, n_out), b (n_out,) fit together."
     _check_tensor(fn, "inp", inp, 2); _check_tensor(fn, "w", w, 2); _check_tensor(fn, "b", b, 1)
@@ -46,13 +52,13 @@ def lin(inp, w, b):
     _check_lin_args("lin", inp, w, b)
     return inp @ w + b
 
-# %% ../nbs/01_forward.ipynb #ef2825a6
+# %% ../nbs/01_forward.ipynb #c7887649
 def relu(inp):
     "max(inp, 0) element-wise; same shape as `inp`."
     _check_tensor("relu", "inp", inp)
     return torch.relu(inp)
 
-# %% ../nbs/01_forward.ipynb #0d1ff73e
+# %% ../nbs/01_forward.ipynb #77954909
 def _check_mse_args(fn, out, targ):
     "Raise a clear error unless out is (N, 1) and targ is (N,), both float of one dtype."
     _check_tensor(fn, "out", out, 2); _check_tensor(fn, "targ", targ)
@@ -68,12 +74,11 @@ def mse(out, targ):
     _check_mse_args("mse", out, targ)
     return (out.squeeze(-1) - targ).pow(2).mean()
 
-# %% ../nbs/01_forward.ipynb #71c96a8b
+# %% ../nbs/01_forward.ipynb #08baa75f
 def init_params(n_in, n_hidden, n_out=1, generator=None, dtype=torch.float32):
     "Weights and biases (w1, b1, w2, b2) of the 2-layer MLP, scaled by fan-in (Kaiming for the ReLU layer)."
     for name, n in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"init_params: {name} must be a positive int, got {n!r}")
+        _check_count("init_params", name, n)
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise TypeError(f"init_params: dtype must be a floating-point torch dtype such as torch.float32, got {dtype}")
     if generator is not None and not isinstance(generator, torch.Generator):
@@ -82,7 +87,7 @@ def init_params(n_in, n_hidden, n_out=1, generator=None, dtype=torch.float32):
     w2 = torch.randn(n_hidden, n_out, generator=generator, dtype=dtype) * (1 / n_hidden) ** 0.5
     return w1, torch.zeros(n_hidden, dtype=dtype), w2, torch.zeros(n_out, dtype=dtype)
 
-# %% ../nbs/01_forward.ipynb #68be73b6
+# %% ../nbs/01_forward.ipynb #a1cf0cd9
 def mlp(inp, w1, b1, w2, b2):
     "The 2-layer MLP: lin, relu, lin. (N, n_in) -> (N, n_out)."
     return lin(relu(lin(inp, w1, b1)), w2, b2)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['minibatches', 'sgd_step', 'evaluate_regression', 'random_shift', 'fit', 'plot_loss', 'main']
 
-# %% ../nbs/05_training.ipynb #f7f8feef
+# %% ../nbs/05_training.ipynb #47c3fd4c
 import math
 import numbers
 import sys
@@ -15,17 +15,11 @@ import torch
 from fastcore.imports import IN_NOTEBOOK, in_ipython
 from fastprogress.fastprogress import master_bar, progress_bar
 
-from .forward import mlp, mse, _check_same_dtype, _check_tensor, _shape
+from .forward import mlp, mse, _check_count, _check_same_dtype, _check_tensor, _shape
 from .data import _check_xy
 from .grads import forward_and_backward
 
-# %% ../nbs/05_training.ipynb #8a0223dd
-def _check_count(fn, name, n, least=1):
-    "Raise a clear error unless `n` is an int >= `least` (a bool, or a float such as 2.0, is not a count)."
-    if isinstance(n, bool) or not isinstance(n, int) or n < least:
-        expected = "a positive int" if least == 1 else f"an int >= {least}"
-        raise ValueError(f"{fn}: {name} must be {expected}, got {n!r}")
-
+# %% ../nbs/05_training.ipynb #1f0294ed
 def minibatches(x, y, bs, generator=None):
     "An iterator of (xb, yb) batches of `bs` rows of `x` and `y`, in an order shuffled by `generator`; the last may be smaller."
     _check_xy("minibatches", x, y)
@@ -35,7 +29,7 @@ def minibatches(x, y, bs, generator=None):
     idx = torch.randperm(len(x), generator=generator)
     return ((x[idx[i:i + bs]], y[idx[i:i + bs]]) for i in range(0, len(x), bs))
 
-# %% ../nbs/05_training.ipynb #2b1d956a
+# %% ../nbs/05_training.ipynb #5e3d6da8
 def _check_lr(fn, lr):
     "Raise a clear error unless `lr` is a positive, finite number."
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
@@ -65,14 +59,14 @@ def sgd_step(params, lr):
     for p in params:
         p.sub_(lr * p.g)
 
-# %% ../nbs/05_training.ipynb #6502eef9
+# %% ../nbs/05_training.ipynb #73267293
 def evaluate_regression(x, y, params):
     "(loss, accuracy) of the 1-output MLP on `x`, `y`: mse, and the fraction of outputs that round to the label."
     out = mlp(x, *params)                                  # (N, 1)
     pred = out.squeeze(-1).round().clamp(0, 9)             # (N,)
     return mse(out, y).item(), (pred == y).float().mean().item()
 
-# %% ../nbs/05_training.ipynb #d1d4a81d
+# %% ../nbs/05_training.ipynb #85aaed1b
 def random_shift(xb, max_shift, generator=None):
     "Shift a batch of flattened 28x28 images by one random (dy, dx) with |dy|, |dx| <= max_shift pixels."
     _check_tensor("random_shift", "xb", xb)
@@ -82,7 +76,7 @@ def random_shift(xb, max_shift, generator=None):
     dy, dx = torch.randint(-max_shift, max_shift + 1, (2,), generator=generator).tolist()
     return torch.roll(xb.view(-1, 28, 28), (dy, dx), dims=(1, 2)).reshape(xb.shape)
 
-# %% ../nbs/05_training.ipynb #5770917a
+# %% ../nbs/05_training.ipynb #b01d6525
 def _check_data(data):
     "Raise a clear error unless `data` is (x_train, y_train, x_valid, y_valid) of matching lengths, without NaN."
     if not isinstance(data, (tuple, list)) or len(data) != 4:
@@ -106,7 +100,7 @@ def _log(mb, row):
     if mb is not None: mb.write(row, table=True)
     else: print("  ".join(f"{c:>10}" for c in row), flush=True)
 
-# %% ../nbs/05_training.ipynb #caa20f8b
+# %% ../nbs/05_training.ipynb #bd8a9b13
 def fit(params, data, fwd_bwd=forward_and_backward, evaluate=evaluate_regression, epochs=3, lr=0.05,
         bs=64, decay=False, max_shift=0, seed=0, verbose=True):
     """Train `params` in place by minibatch SGD on `data` = (x_train, y_train, x_valid, y_valid).
@@ -140,7 +134,7 @@ def fit(params, data, fwd_bwd=forward_and_backward, evaluate=evaluate_regression
                               f"{valid_acc:.4f}", f"{row['seconds']:.1f}s"])
     return hist
 
-# %% ../nbs/05_training.ipynb #2eaf63c4
+# %% ../nbs/05_training.ipynb #092a8f24
 def _check_history(hist):
     "Raise a clear error unless `hist` is a history as `fit` returns it, with at least one epoch."
     if not isinstance(hist, dict):
@@ -164,7 +158,7 @@ def plot_loss(hist, ax=None):
     ax.set_xlabel("step"); ax.set_ylabel("loss"); ax.set_yscale("log"); ax.legend()
     return ax
 
-# %% ../nbs/05_training.ipynb #a220b9e7
+# %% ../nbs/05_training.ipynb #c62b06e7
 def main(argv=None):
     "The command line: train the chapter-6 classifier on the packaged digits and print its progress."
     import argparse
@@ -185,6 +179,6 @@ def main(argv=None):
     print(f"final validation accuracy: {acc:.4f} ({acc:.1%}) after {time.time() - start:.1f} s")
     return hist
 
-# %% ../nbs/05_training.ipynb #d8f72879
+# %% ../nbs/05_training.ipynb #eadb60fc
 if __name__ == "__main__" and not in_ipython():    # a notebook is "__main__" too: train from the command line only
     main()

@@ -227,10 +227,11 @@ def _describe(name, obj):
     return f"<pre><code>{html.escape(name)} = {html.escape(repr(obj)[:200])}</code></pre>"
 
 
-def build(out=ROOT / "_site", notebooks=None, executed_dir=None, jobs=2, api=True, log=print):
-    """Write the site into `out` (an API page per module of the package unless `api` is false);
-    return {'chapters': [...], 'modules': [...], 'seconds': ..., 'out': out}."""
-    t0 = time.monotonic()
+def plan(out, notebooks=None, api=True):
+    """Empty `out`, put the site's fixed files in it (CSS, MathJax) and return the plan of the site:
+    {'out', 'chapters': [{'path', 'href', 'title', 'module', 'site'}], 'modules'}. Titles, modules and
+    links come from the notebooks as they are: executing a notebook changes none of them, so the
+    pages can then be written in any order, each as soon as its notebook has run."""
     out = Path(out)
     paths = [Path(p).resolve() for p in (notebooks or sorted((ROOT / "nbs").glob("*.ipynb")))]
     if not paths:
@@ -247,19 +248,29 @@ def build(out=ROOT / "_site", notebooks=None, executed_dir=None, jobs=2, api=Tru
     (out / "mathjax").mkdir()
     shutil.copy(MATHJAX / "tex-chtml-full.js", out / "mathjax")
     shutil.copytree(MATHJAX / "output/chtml/fonts/woff-v2", out / "mathjax/output/chtml/fonts/woff-v2")
-
-    done = chapters(paths, executed_dir, jobs)
-    t_exec = time.monotonic() - t0
-    info = [dict(path=p, nb=nb, href=page_name(p), title=title_of(nb, p.stem), module=module_of(nb))
-            for p, nb in done]
+    info = []
+    for p in paths:
+        nb = nbformat.read(p, as_version=4)
+        info.append(dict(path=p, href=page_name(p), title=title_of(nb, p.stem), module=module_of(nb)))
     for i, ch in enumerate(info):
-        site = {"root": "", "title": ch["title"],
-                "prev": i > 0 and {"href": info[i - 1]["href"], "name": info[i - 1]["path"].stem},
-                "next": i + 1 < len(info) and {"href": info[i + 1]["href"], "name": info[i + 1]["path"].stem},
-                "api": ch["module"] and {"href": f"api/{ch['module']}.html", "name": f"backprop.{ch['module']}"}}
-        (out / ch["href"]).write_text(render_chapter(ch["nb"], ch["path"].parent, site), encoding="utf-8")
-
+        ch["site"] = {"root": "", "title": ch["title"],
+                      "prev": i > 0 and {"href": info[i - 1]["href"], "name": info[i - 1]["path"].stem},
+                      "next": i + 1 < len(info) and {"href": info[i + 1]["href"], "name": info[i + 1]["path"].stem},
+                      "api": ch["module"] and {"href": f"api/{ch['module']}.html", "name": f"backprop.{ch['module']}"}}
     modules = sorted(p.stem for p in (ROOT / "backprop").glob("*.py") if not p.stem.startswith("_")) if api else []
+    return {"out": out, "chapters": info, "modules": modules}
+
+
+def write_chapter(plan, i, nb=None):
+    "Write the page of chapter `i` of `plan`, from `nb` (executed) or else its notebook file as it is now."
+    ch = plan["chapters"][i]
+    nb = nb if nb is not None else nbformat.read(ch["path"], as_version=4)
+    (plan["out"] / ch["href"]).write_text(render_chapter(nb, ch["path"].parent, ch["site"]), encoding="utf-8")
+
+
+def write_index_and_api(plan):
+    "Write the API page of each module of the plan, and the index."
+    out, info, modules = plan["out"], plan["chapters"], plan["modules"]
     by_module = {ch["module"]: (ch["href"], ch["title"]) for ch in info if ch["module"]}
     for m in modules:
         (out / "api" / f"{m}.html").write_text(api_page(m, by_module.get(m)), encoding="utf-8")
@@ -277,10 +288,23 @@ def build(out=ROOT / "_site", notebooks=None, executed_dir=None, jobs=2, api=Tru
             f"with its outputs.</p>\n<h2>Chapters</h2>\n<table><tr><th>notebook</th><th>question</th>"
             f"<th>module</th></tr>\n{rows}\n</table>\n<h2>API</h2>\n<ul>\n{api}\n</ul>")
     (out / "index.html").write_text(simple_page("backprop: the course", body), encoding="utf-8")
-    seconds = time.monotonic() - t0
-    log(f"build_site: {len(info)} chapters ({'executed in' if not executed_dir else 'read in'} "
-        f"{t_exec:.1f} s), {len(modules)} API pages -> {out} in {seconds:.1f} s")
-    return {"chapters": info, "modules": modules, "seconds": seconds, "out": out}
+
+
+def build(out=ROOT / "_site", notebooks=None, executed_dir=None, jobs=2, api=True, log=print):
+    """Write the site into `out` (an API page per module of the package unless `api` is false);
+    return the plan (see `plan`) with each chapter's executed notebook as 'nb', and 'seconds'."""
+    t0 = time.monotonic()
+    site = plan(out, notebooks, api)
+    done = chapters([ch["path"] for ch in site["chapters"]], executed_dir, jobs)
+    t_exec = time.monotonic() - t0
+    for i, (_, nb) in enumerate(done):
+        site["chapters"][i]["nb"] = nb
+        write_chapter(site, i, nb)
+    write_index_and_api(site)
+    site["seconds"] = time.monotonic() - t0
+    log(f"build_site: {len(done)} chapters ({'executed in' if not executed_dir else 'read in'} "
+        f"{t_exec:.1f} s), {len(site['modules'])} API pages -> {site['out']} in {site['seconds']:.1f} s")
+    return site
 
 
 def main():

@@ -4,8 +4,10 @@ In one run, interleaved (every round runs every variant once) and repeated, for 
 - the min and median time of each variant, and its ratio to torch autograd doing the same gradients
   (with or without the input's gradient);
 - the FLOPs of the matrix products it must do (`backprop.fast.matmul_flops`) and its % of the FLOP
-  bound: those FLOPs at the machine's matmul rate (the best of a square-ish matmul timed in the same
-  rounds), divided by its median time;
+  bound: the time those FLOPs take at the machine's matmul rate, divided by its median time. The rate
+  is that of a square-ish matmul timed in the same rounds, taken two ways: its best round (the
+  machine's peak: "% of bound"), and its median round, like for like with the variant's median
+  ("% of bound, medians": on a shared machine the other processes slow both alike);
 - its % of its own products: the same products at the model's own shapes, timed alone in the same
   rounds, divided by its median time (skinny products run slower than square ones: this is the
   bound a forward+backward can actually reach);
@@ -105,6 +107,7 @@ def broadcast_step(inp, targ, params):
 # name: (step, input gradient?, uses autograd?, which size kinds)
 VARIANTS = {
     "autograd": (autograd_step, False, True, "main"),
+    "fast, one block": (lambda i, t, p: fast_forward_and_backward(i, t, *p, block_rows=len(i)), False, False, "main"),
     "fast": (lambda i, t, p: fast_forward_and_backward(i, t, *p), False, False, "main"),
     "autograd, input grad": (autograd_step, True, True, "main broadcast"),
     "chapter 2, input grad": (chapter2_step, True, False, "main broadcast"),
@@ -255,6 +258,7 @@ def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps
     "The markdown table (and a line on the machine), and the rows as dicts."
     m, k, n = rate_shape
     rate = 2 * m * k * n / min(mm_times)                    # FLOP/s of the fastest matmul: the machine's best
+    rate_median = 2 * m * k * n / statistics.median(mm_times)   # ... of the median one: as busy as the variants' medians
     rows = []
     for size, (n_rows, widths, kind) in sizes_table.items():
         for name in variants_for(kind):
@@ -265,7 +269,8 @@ def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps
             products = statistics.median(r[VARIANTS[name][1]] for r in alone[size])   # its products, timed alone
             rows.append(dict(model=size, shape=f"N={n_rows}, {'->'.join(map(str, widths))}", variant=name,
                              min_ms=min(ts) * 1e3, median_ms=med * 1e3, ratio=med / base, ratio_min=min(ts) / min(base_ts),
-                             gflop=flops / 1e9, bound_pct=100 * flops / rate / med, products_pct=100 * products / med,
+                             gflop=flops / 1e9, bound_pct=100 * flops / rate / med, bound_median_pct=100 * flops / rate_median / med,
+                             products_pct=100 * products / med,
                              mem_mib=memory.get((size, name)) if memory else None))
     dev = torch.cuda.get_device_name() if device.startswith("cuda") else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
     lines = [f"torch {torch.__version__} on {device} ({dev}); float32; {reps} interleaved rounds of "
@@ -273,11 +278,11 @@ def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps
              f"matmul rate {rate / 1e9:.0f} GFLOP/s (the best of {len(mm_times)} matmuls {m}x{k} @ {k}x{n}, "
              f"median {2 * m * k * n / statistics.median(mm_times) / 1e9:.0f}); "
              f"load average {load[0]:.1f} before, {load[1]:.1f} after (other processes sharing the cores make it noisy)", "",
-             "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound | % of own products |" + (" peak extra MiB |" if memory else ""),
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if memory else "")]
+             "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound | % of bound, medians | % of own products |" + (" peak extra MiB |" if memory else ""),
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if memory else "")]
     for r in rows:
         line = (f"| {r['model']} ({r['shape']}) | {r['variant']} | {r['min_ms']:.1f} | {r['median_ms']:.1f} | "
-                f"{r['ratio']:.2f} | {r['ratio_min']:.2f} | {r['gflop']:.2f} | {r['bound_pct']:.0f} % | {r['products_pct']:.0f} % |")
+                f"{r['ratio']:.2f} | {r['ratio_min']:.2f} | {r['gflop']:.2f} | {r['bound_pct']:.0f} % | {r['bound_median_pct']:.0f} % | {r['products_pct']:.0f} % |")
         if memory: line += " n/a |" if r["mem_mib"] is None else f" {r['mem_mib']:.0f} |"
         lines.append(line)
     return "\n".join(lines), rows

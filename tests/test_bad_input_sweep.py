@@ -491,6 +491,10 @@ SWEEP = {
         bad("order", lambda: fast_forward_and_backward(T(4), T(4, 3), *init_params(3, 2)), ValueError, r"inp must have 2 dimension\(s\)"),
         bad("order", lambda: fast_forward_and_backward(T(4, 3), T(4), *layers_swapped(3, 2)), ValueError, r"layer 1: inp has shape \(4, 3\) and w has shape \(2, 1\)"),
         bad("value", lambda: fast_forward_and_backward(NAN(4, 3), T(4), *init_params(3, 2)), ValueError, r"fast_forward_and_backward: the loss is nan; inp, targ or a parameter c"),
+        bad("value", lambda: fast_forward_and_backward(NAN(4, 3), T(4), *init_params(3, 2), block_rows=1), ValueError, r"fast_forward_and_backward: the loss is nan"),
+        bad("value", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), block_rows=0), ValueError, r"block_rows must be a positive int, got 0"),
+        bad("dtype", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), block_rows=2.0), ValueError, r"block_rows must be a positive int, got 2.0"),
+        bad("shape", lambda: fast_forward_and_backward(T(5, 3), T(4), *init_params(3, 2), block_rows=2), ValueError, r"targ must have shape \(5,\), got \(4,\)"),
     ],
     "backprop.autograd.draw_graph": [
         bad("dtype", lambda: draw_graph(T(2, 3) * 2, ax=axes()), TypeError, r"draw_graph: root must be a Tensor, got Tensor \(a torch\.Tensor, not a b"),

@@ -37,11 +37,13 @@ SHAPES = [(1, (1, 1)), (1, (5, 4, 1)), (1, (5, 4, 3, 1)), (7, (3, 1)), (7, (3, 1
           (33, (20, 11, 7, 1)), (5, (4, 8, 8, 8, 1))]
 
 
+@pytest.mark.parametrize("block_rows", [None, 1, 2, 5, 1000])
 @pytest.mark.parametrize("input_grad", [False, True])
 @pytest.mark.parametrize("n,sizes", SHAPES, ids=[f"N{n}-{'x'.join(map(str, s))}" for n, s in SHAPES])
-def test_matches_autograd_float64(n, sizes, input_grad):
+def test_matches_autograd_float64(n, sizes, input_grad, block_rows):
+    "Every shape, with and without inp.g, in one block and in blocks that do and do not divide N."
     inp, targ, params = problem(n, sizes, seed=n * 1000 + sum(sizes))
-    loss = fast_forward_and_backward(inp, targ, *params, input_grad=input_grad)
+    loss = fast_forward_and_backward(inp, targ, *params, input_grad=input_grad, block_rows=block_rows)
     leaves = [t.clone().requires_grad_(input_grad if i == 0 else True) for i, t in enumerate([inp, *params])]
     ref = mlp_loss(leaves[0], targ, *leaves[1:])
     ref.backward()
@@ -69,6 +71,33 @@ def test_same_gradients_as_forward_and_backward_float32_on_the_course_size():
     assert_close(fast_loss, loss, rtol=1e-5, atol=1e-6)
     for p, q in zip(params, fast, strict=True):
         assert_close(q.g, p.g, rtol=1e-5, atol=1e-6)
+
+
+def test_blocks_give_the_gradients_of_one_block_float32_at_the_course_size():
+    "Default blocks (about 4 MiB of input: 1337 rows of 784 floats) against the whole batch at once, and against autograd."
+    gen = torch.Generator().manual_seed(1)
+    inp, targ = torch.randn(5000, 784, generator=gen), torch.randn(5000, generator=gen)
+    params = init_params(784, 50, generator=gen)
+    whole = [p.clone() for p in params]
+    loss = fast_forward_and_backward(inp, targ, *params, input_grad=True)             # 4 blocks, the last one short
+    loss_whole = fast_forward_and_backward(inp, targ, *whole, input_grad=True, block_rows=len(inp))
+    grads = [p.g for p in params] + [inp.g]
+    grads_whole = [p.g for p in whole] + [inp.g]
+    leaves = [t.clone().requires_grad_() for t in (inp, *params)]
+    ref = mlp_loss(leaves[0], targ, *leaves[1:]); ref.backward()
+    assert_close(loss, loss_whole, rtol=1e-5, atol=1e-6)
+    assert_close(loss, ref.detach(), rtol=1e-5, atol=1e-6)
+    for g, g_whole, leaf in zip(grads, grads_whole, leaves[1:] + leaves[:1], strict=True):
+        assert g.shape == leaf.shape
+        assert_close(g, g_whole, rtol=1e-5, atol=1e-6)
+        assert_close(g, leaf.grad, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("block_rows", [0, -3, 2.0, True, "100"])
+def test_block_rows_must_be_a_positive_int(block_rows):
+    inp, targ, params = problem(4, (3, 2, 1), seed=3)
+    with pytest.raises(ValueError, match=f"block_rows must be a positive int, got {block_rows!r}"):
+        fast_forward_and_backward(inp, targ, *params, block_rows=block_rows)
 
 
 def test_relu_gradient_is_zero_at_exactly_zero_like_torch_relu():
@@ -160,15 +189,16 @@ def test_bench_quick_prints_a_table_with_every_variant():
     res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--reps", "2", "--threads", "1",
                           "--memory", "broadcast", "--json", str(out)], capture_output=True, text=True, timeout=300, cwd=root)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound | % of own products | peak extra MiB |" in res.stdout
+    assert "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound | % of bound, medians | % of own products | peak extra MiB |" in res.stdout
     rows = json.loads(out.read_text())
     variants = {(r["model"], r["variant"]) for r in rows}
     for model in ("mnist", "wide"):
-        for v in ("autograd", "fast", "autograd, input grad", "chapter 2, input grad", "fast, input grad"):
+        for v in ("autograd", "fast, one block", "fast", "autograd, input grad", "chapter 2, input grad", "fast, input grad"):
             assert (model, v) in variants
-    assert len(rows) == 13
+    assert len(rows) == 15
     for r in rows:
         assert r["median_ms"] >= r["min_ms"] > 0 and r["gflop"] > 0
+        assert r["bound_median_pct"] >= r["bound_pct"]          # the median matmul is never faster than the best one
         if r["variant"] in ("autograd", "autograd, input grad"): assert r["ratio"] == r["ratio_min"] == 1.0
     mem = {r["variant"]: r["mem_mib"] for r in rows if r["model"] == "broadcast"}
     assert mem["broadcast w.g, input grad"] >= 0.9 * 500 * 784 * 50 * 4 / 2**20    # the (N, n_in, n_out) products
@@ -204,7 +234,7 @@ def test_every_bench_variant_computes_autograds_gradients(sizes):
             assert_close(t.g, r.grad, rtol=1e-10, atol=1e-12)
             compared += 1
     n = len(sizes) * 2 - 1            # tensors: inp and the parameters
-    assert compared == ((n - 1) + n + n + (n if len(sizes) == 3 else 0))   # fast; chapter 2, fast with input grad; broadcast
+    assert compared == (2 * (n - 1) + n + n + (n if len(sizes) == 3 else 0))   # fast in one block and in blocks; chapter 2, fast with input grad; broadcast
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without a GPU")

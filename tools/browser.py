@@ -510,12 +510,20 @@ MAIN_TEXT_JS = """() => { const m = document.querySelector('main').cloneNode(tru
     return {text: m.textContent, merror}; }"""
 
 
-async def check_site(browser, site, shots_dir=None, parallel=2):
+async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
     """Open the static site built by tools/build_site.py (`site` is what `build` or `plan` returned,
     each chapter with its executed notebook as 'nb') over HTTP on 127.0.0.1 and check it: the index
     links every chapter and API page, each API page has a title and typeset math, each chapter shows
     its cells with math typeset by the site's own MathJax, images loaded and no error output.
-    `parallel` pages share the API pages and chapters. Returns ({page: Report}, blocked_urls)."""
+    `parallel` pages share the API pages and chapters. `written`, to check a site while it is being
+    written: an asyncio.Queue that delivers (future, "index") once the index and API pages are on
+    disk and (future, chapter) once a chapter's page is (its 'nb' set); each future (of the process
+    that wrote the page, or None) is asked for its result first, so a page that failed to render
+    raises here. Without it, every page is there already. Returns ({page: Report}, blocked_urls)."""
+    if written is None:
+        written = asyncio.Queue()
+        for item in ["index", *site["chapters"]]:
+            written.put_nowait((None, item))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from build_site import site_cells
     out = Path(site["out"])
@@ -529,22 +537,22 @@ async def check_site(browser, site, shots_dir=None, parallel=2):
             page.on("response", lambda r: r.status >= 400 and bad.append(f"{r.status} {r.url}"))
             return page, bad
 
-        page, bad = await open_page()
-        rep = reports["index"] = Report("site index")
-        t0 = time.monotonic()
-        await page.goto(f"{base}/index.html")
-        links = set(await page.eval_on_selector_all("a", "els => els.map(a => a.getAttribute('href'))"))
-        want = {ch["href"] for ch in site["chapters"]} | {f"api/{m}.html" for m in site["modules"]}
-        if want - links:
-            rep.problems.append(f"the index does not link {sorted(want - links)}")
-        if shots_dir:
-            await page.screenshot(path=str(shots_dir / "site-index.png"), full_page=True)
-            rep.screenshots.append(shots_dir / "site-index.png")
-        await page.wait_for_load_state("load")
-        if bad:
-            rep.problems.append(f"files the index lacks: {bad[:10]}")
-        rep.seconds = time.monotonic() - t0
-        await page.close()
+        async def check_index(page, bad):
+            del bad[:]
+            rep = reports["index"] = Report("site index")
+            t0 = time.monotonic()
+            await page.goto(f"{base}/index.html")
+            links = set(await page.eval_on_selector_all("a", "els => els.map(a => a.getAttribute('href'))"))
+            want = {ch["href"] for ch in site["chapters"]} | {f"api/{m}.html" for m in site["modules"]}
+            if want - links:
+                rep.problems.append(f"the index does not link {sorted(want - links)}")
+            if shots_dir:
+                await page.screenshot(path=str(shots_dir / "site-index.png"), full_page=True)
+                rep.screenshots.append(shots_dir / "site-index.png")
+            await page.wait_for_load_state("load")
+            if bad:
+                rep.problems.append(f"files the index lacks: {bad[:10]}")
+            rep.seconds = time.monotonic() - t0
 
         async def check_api(page, bad, m):
             del bad[:]
@@ -588,20 +596,37 @@ async def check_site(browser, site, shots_dir=None, parallel=2):
                 rep.screenshots.append(shot)
             rep.seconds = time.monotonic() - t0
 
-        todo = [(check_chapter, ch) for ch in site["chapters"]] + [(check_api, m) for m in site["modules"]]
+        reports["index"] = Report("site index")
         for ch in site["chapters"]:                          # reported in the site's order, whoever checks them
             reports[ch["href"]] = None
+        todo = asyncio.Queue()                               # (check, item), then one None per page: stop
+
+        async def feed():
+            "Turn each page written into checks: the index at once, then its API pages and the chapters as they come."
+            page, bad = await open_page()
+            try:
+                for _ in range(1 + len(site["chapters"])):
+                    done, item = await written.get()
+                    if done is not None: done.result()       # the page failed to render: raise its error
+                    if item == "index":
+                        await check_index(page, bad)
+                        for m in site["modules"]: todo.put_nowait((check_api, m))
+                    else:
+                        todo.put_nowait((check_chapter, item))
+            finally:
+                await page.close()
+                for _ in range(parallel): todo.put_nowait(None)
 
         async def worker():
             page, bad = await open_page()
             try:
-                while todo:
-                    check, item = todo.pop(0)
+                while (task := await todo.get()) is not None:
+                    check, item = task
                     await check(page, bad, item)
             finally:
                 await page.close()
 
-        await asyncio.gather(*(worker() for _ in range(max(1, min(parallel, len(todo))))))
+        await asyncio.gather(feed(), *(worker() for _ in range(max(1, parallel))))
         await context.close()
     return reports, blocked
 

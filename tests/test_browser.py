@@ -1,11 +1,12 @@
 """The course as a learner sees it: every notebook of nbs/ in JupyterLab, in headless Chromium.
 
 One Jupyter server (127.0.0.1, a token, temporary settings) and one browser for the whole run.
-Each notebook is copied to a temporary folder (beside a copy of images/), opened in JupyterLab,
-run with Run > Run All Cells and saved there. Then for each notebook: every code cell shows a
-number, no output is an error, every markdown cell with math is typeset (no raw `$...$`, no MathJax
-error), every image loaded. The saved copies are then rendered into the static site
-(tools/build_site.py, into tests/artifacts/site/), which is opened and checked the same way.
+Each notebook is copied to a temporary folder (beside a copy of images/), opened as a tab in one of
+two JupyterLab pages, run with Run > Run All Cells and saved there. Then for each notebook: every
+code cell shows a number, no output is an error, every markdown cell with math is typeset (no raw
+`$...$`, no MathJax error), every image loaded. Each saved copy is rendered into the static site
+(tools/build_site.py, into tests/artifacts/site/) by another process while the other notebooks
+run, and each page of the site is opened and checked the same way as soon as it is written.
 Every request that is not to 127.0.0.1 is aborted, and the test fails listing it.
 
 A notebook broken on purpose (a cell that raises, bad TeX, math left raw, a missing image) runs

@@ -450,52 +450,48 @@ def check_lab_report(rep, nb_saved):
     return rep
 
 
-async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeout_s=240, disable=None, on_done=None):
+async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeout_s=240, disable=None, on_done=None,
+                  first=()):
     """Start one Jupyter server on `root_dir` and run every notebook of `relpaths` in `browser`.
 
-    `parallel` JupyterLab pages each take the next notebook from one queue (longest first), open it
-    as a tab, run it, and close it: JupyterLab starts once per page, not once per notebook.
-    `disable` maps a relpath to plugins switched off: such notebooks run last, in a page of their own.
-    `on_done(relpath)` is called as soon as a notebook has run and been saved (to render it meanwhile).
-    Returns ({relpath: Report}, blocked_urls)."""
+    `parallel` JupyterLab pages each take the next notebook from one queue (those of `first`, then
+    the longest), open it as a tab, run it, and close it: JupyterLab starts once per page, not once
+    per notebook. `disable` maps a relpath to plugins switched off: such notebooks run in a page of
+    their own, beside the others. `on_done(relpath)` is called as soon as a notebook has run and been
+    saved (to render it meanwhile). Returns ({relpath: Report}, blocked_urls)."""
     disable = {rel: tuple(v) for rel, v in (disable or {}).items()}
     root_dir = Path(root_dir)
     blocked, reports = [], {}
     if shots_dir:
         shots_dir.mkdir(parents=True, exist_ok=True)
-    groups = {(): []}                                       # plugins switched off -> its notebooks; none first
-    for rel in sorted(relpaths, key=lambda r: -(root_dir / r).stat().st_size):   # longest first
+    groups = {}                                             # plugins switched off -> its notebooks, in running order
+    for rel in sorted(relpaths, key=lambda r: (r not in first, -(root_dir / r).stat().st_size)):
         groups.setdefault(disable.get(rel, ()), []).append(rel)
     with jupyter_server(root_dir, log_path=(shots_dir / "jupyter-server.log") if shots_dir else None) as (base, token):
         context = await new_context(browser, [base + "/"], blocked)
 
-        async def worker():
-            "Run notebooks until none is left: those of the current page's group, then another group's."
-            page, current = None, None
+        async def worker(off, queue):
+            "One JupyterLab page (with the plugins `off` switched off) running notebooks from `queue` until it is empty."
             try:
-                while True:
-                    off = current if current is not None and groups[current] else next((o for o in groups if groups[o]), None)
-                    if off is None:
-                        return
-                    rel = groups[off].pop(0)
-                    if off != current:           # another set of plugins: another JupyterLab page
-                        if page: await page.close()
-                        page, current = None, None
-                        try:
-                            page, page_errors = await open_lab(context, base, token, off)
-                            current = off
-                        except Exception as e:
-                            reports[rel] = Report(Path(rel).stem, problems=[f"JupyterLab did not open: {e}"])
-                            continue
+                page, page_errors = await open_lab(context, base, token, off)
+            except Exception as e:  # no JupyterLab: every notebook this page would have run fails, saying why
+                while queue:
+                    rel = queue.pop(0)
+                    reports[rel] = Report(Path(rel).stem, problems=[f"JupyterLab did not open: {e}"])
+                return
+            try:
+                while queue:
+                    rel = queue.pop(0)
                     # A page with plugins switched off (the test's: no MathJax) has nothing to wait for.
                     rep = await run_in_lab(page, page_errors, rel, shots_dir, timeout_s, settle_s=1 if off else 5)
                     rep.executed = root_dir / rel
                     reports[rel] = check_lab_report(rep, rep.executed)
                     if on_done: on_done(rel)
             finally:
-                if page: await page.close()
+                await page.close()
 
-        await asyncio.gather(*(worker() for _ in range(min(parallel, len(relpaths)))))
+        await asyncio.gather(*(worker(off, queue) for off, queue in groups.items()
+                               for _ in range(min(parallel if not off else 1, len(queue)))))
         await context.close()
     return {r: reports[r] for r in relpaths}, blocked
 

@@ -478,6 +478,7 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
                 while queue:
                     rel = queue.pop(0)
                     reports[rel] = Report(Path(rel).stem, problems=[f"JupyterLab did not open: {e}"])
+                    if on_done: on_done(rel)   # whoever waits for it (the site) must not wait forever
                 return
             try:
                 while queue:

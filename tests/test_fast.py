@@ -242,3 +242,15 @@ def test_bench_says_when_there_is_no_gpu():
     res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--device", "cuda"],
                          capture_output=True, text=True, timeout=120, cwd=root)
     assert res.returncode == 2 and "sees no CUDA device" in res.stderr
+
+
+def test_default_blocks_are_about_4_mib_of_input_on_a_cpu_and_one_block_elsewhere():
+    from backprop.fast import BLOCK_BYTES, _block_rows
+    assert BLOCK_BYTES == 4 * 2**20
+    assert _block_rows(torch.empty(50_000, 784), None) == 1337                   # 1337 rows * 784 floats * 4 bytes <= 4 MiB
+    assert _block_rows(torch.empty(4096, 1024), None) == 1024
+    assert _block_rows(torch.empty(10, 784, dtype=torch.float64), None) == 668   # float64: half the rows
+    assert _block_rows(torch.empty(10, 10**7), None) == 1                        # one row is more than 4 MiB: one row a block
+    assert _block_rows(torch.empty(4, 0), None) >= 1                             # no division by zero
+    assert _block_rows(torch.empty(50_000, 784, device="meta"), None) == 50_000  # not a CPU (a GPU): the whole batch
+    assert _block_rows(torch.empty(50_000, 784), 123) == 123

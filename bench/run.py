@@ -276,7 +276,7 @@ def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps
     lines = [f"torch {torch.__version__} on {device} ({dev}); float32; {reps} interleaved rounds of "
              f"{'CPU' if clock is time.process_time else 'wall'} time; "
              f"matmul rate {rate / 1e9:.0f} GFLOP/s (the best of {len(mm_times)} matmuls {m}x{k} @ {k}x{n}, "
-             f"median {2 * m * k * n / statistics.median(mm_times) / 1e9:.0f}); "
+             f"median {rate_median / 1e9:.0f}); "
              f"load average {load[0]:.1f} before, {load[1]:.1f} after (other processes sharing the cores make it noisy)", "",
              "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound | % of bound, medians | % of own products |" + (" peak extra MiB |" if memory else ""),
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if memory else "")]

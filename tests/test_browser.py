@@ -83,7 +83,7 @@ async def _run_everything(tmp):
     t_start = time.monotonic()
     loop = asyncio.get_running_loop()
     site = build_site.plan(ARTIFACTS / "site", staged)
-    chapter_of = {f"nbs/{ch['path'].name}": ch for ch in site["chapters"]}
+    chapter_of = {f"nbs/{ch['path'].name}": i for i, ch in enumerate(site["chapters"])}   # relpath -> chapter number
     written = asyncio.Queue()                      # (future, "index" or chapter) as each page is on disk
 
     def when_written(job, item):
@@ -95,13 +95,13 @@ async def _run_everything(tmp):
 
     broken_checks = {}                             # the two broken notebooks' sites: built and checked once they have run
 
+    broken_site_dirs = {f"nbs/{BROKEN}": ARTIFACTS / "site-broken", f"nbs/{UNTYPESET}": tmp / "site-untypeset"}
+
     async def check_broken_site(rel):
-        name = Path(rel).name
-        if name == BROKEN:                         # (in a thread: the browser's event loop goes on meanwhile)
-            site_ = await asyncio.to_thread(build_site.build, ARTIFACTS / "site-broken", [tmp / "nbs" / BROKEN], api=False, **quiet)
-        else:                                      # the untypeset one, without its MathJax
-            site_ = await asyncio.to_thread(build_site.build, tmp / "site-untypeset", [tmp / "nbs" / UNTYPESET], api=False, **quiet)
-            (tmp / "site-untypeset" / "mathjax" / "tex-chtml-full.js").unlink()
+        out = broken_site_dirs[rel]                # built in a thread: the browser's event loop goes on meanwhile
+        site_ = await asyncio.to_thread(build_site.build, out, [tmp / rel], api=False, **quiet)
+        if rel == f"nbs/{UNTYPESET}":              # the untypeset one, without its MathJax
+            (out / "mathjax" / "tex-chtml-full.js").unlink()
         return (await browser.check_site(chromium, site_))[0]
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -109,8 +109,8 @@ async def _run_everything(tmp):
 
         def saved(rel):
             if rel in chapter_of:
-                ch = chapter_of[rel]
-                when_written(pool.submit(build_site.write_chapter, site, site["chapters"].index(ch)), ch)
+                i = chapter_of[rel]
+                when_written(pool.submit(build_site.write_chapter, site, i), site["chapters"][i])
             elif rel in special:
                 broken_checks[rel] = asyncio.ensure_future(check_broken_site(rel))
 

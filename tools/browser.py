@@ -536,7 +536,7 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
 
         async def check_index(page, bad):
             del bad[:]
-            rep = reports["index"] = Report("site index")
+            rep = reports["index"]
             t0 = time.monotonic()
             await page.goto(f"{base}/index.html")
             links = set(await page.eval_on_selector_all("a", "els => els.map(a => a.getAttribute('href'))"))
@@ -597,6 +597,7 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
         for ch in site["chapters"]:                          # reported in the site's order, whoever checks them
             reports[ch["href"]] = None
         todo = asyncio.Queue()                               # (check, item), then one None per page: stop
+        pages = max(1, parallel)
 
         async def feed():
             "Turn each page written into checks: the index at once, then its API pages and the chapters as they come."
@@ -612,7 +613,7 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
                         todo.put_nowait((check_chapter, item))
             finally:
                 await page.close()
-                for _ in range(parallel): todo.put_nowait(None)
+                for _ in range(pages): todo.put_nowait(None)
 
         async def worker():
             page, bad = await open_page()
@@ -623,7 +624,7 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
             finally:
                 await page.close()
 
-        await asyncio.gather(feed(), *(worker() for _ in range(max(1, parallel))))
+        await asyncio.gather(feed(), *(worker() for _ in range(pages)))
         await context.close()
     return reports, blocked
 

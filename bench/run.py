@@ -4,13 +4,16 @@ In one run, interleaved (every round runs every variant once) and repeated, for 
 - the min and median time of each variant, and its ratio to torch autograd doing the same gradients
   (with or without the input's gradient);
 - the FLOPs of the matrix products it must do (`backprop.fast.matmul_flops`) and its % of the FLOP
-  bound: the time those FLOPs take at the machine's matmul rate, divided by its median time. The rate
-  is that of a square-ish matmul timed in the same rounds, taken two ways: its best round (the
-  machine's peak: "% of bound"), and its median round, like for like with the variant's median
-  ("% of bound, medians": on a shared machine the other processes slow both alike);
+  bound: the time those FLOPs take at the machine's matmul rate, divided by its time. The rate is
+  that of a square-ish matmul timed in the same rounds, and each is compared like for like: the
+  matmul's best round with the variant's best round ("% of bound (best)": both at the machine's
+  fastest), and its median round with the variant's median ("% of bound (medians)": on a shared
+  machine the other processes slow both alike);
 - its % of its own products: the same products at the model's own shapes, timed alone in the same
   rounds, divided by its median time (skinny products run slower than square ones: this is the
-  bound a forward+backward can actually reach);
+  bound a forward+backward can actually reach). Below the table, the floor: the model's products
+  alone over autograd's median, the lowest ratio to autograd that any variant doing those products
+  (on whole-batch inputs) can reach;
 - its peak extra memory, measured in a fresh process per variant (`--memory-child`).
 Prints a markdown table; `--plot PATH` also saves a bar chart of the ratios.
 
@@ -86,6 +89,11 @@ def chapter2_step(inp, targ, params):
     return loss
 
 
+def fast_into_buffer(inp, targ, params, buffer):
+    "The fast path writing inp.g into `buffer`, which is made once and reused by every step (chapter 8, section 5)."
+    return fast_forward_and_backward(inp, targ, *params, input_grad=buffer)
+
+
 def lin_grad_broadcast(inp, out, w, b):
     "`lin_grad` with w.g as the literal sum of products of chapter 2: an (N, n_in, n_out) tensor, summed over N."
     _check_lin_args("lin_grad_broadcast", inp, w, b)
@@ -112,6 +120,7 @@ VARIANTS = {
     "autograd, input grad": (autograd_step, True, True, "main broadcast"),
     "chapter 2, input grad": (chapter2_step, True, False, "main broadcast"),
     "fast, input grad": (lambda i, t, p: fast_forward_and_backward(i, t, *p, input_grad=True), True, False, "main"),
+    "fast, input grad, reused buffer": (fast_into_buffer, True, False, "main"),
     "broadcast w.g, input grad": (broadcast_step, True, False, "broadcast"),
 }
 
@@ -141,6 +150,9 @@ def prepare(name, inp, targ, params):
     if uses_autograd:
         inp = inp.clone().requires_grad_(input_grad)
         params = [p.clone().requires_grad_() for p in params]
+    if step is fast_into_buffer:                       # its buffer is made here, once, like the data
+        inp, buffer = inp.clone(), torch.empty_like(inp)    # its own inp, whose .g is the buffer
+        return (lambda: step(inp, targ, params, buffer)), [inp, *params]
     return (lambda: step(inp, targ, params)), [inp, *params]
 
 
@@ -257,7 +269,7 @@ def peak_memory(sizes_table, quick, device, models, threads):
 def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps, load):
     "The markdown table (and a line on the machine), and the rows as dicts."
     m, k, n = rate_shape
-    rate = 2 * m * k * n / min(mm_times)                    # FLOP/s of the fastest matmul: the machine's best
+    rate = 2 * m * k * n / min(mm_times)                    # FLOP/s of the fastest matmul: the machine's best, for variants' best
     rate_median = 2 * m * k * n / statistics.median(mm_times)   # ... of the median one: as busy as the variants' medians
     rows = []
     for size, (n_rows, widths, kind) in sizes_table.items():
@@ -269,7 +281,7 @@ def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps
             products = statistics.median(r[VARIANTS[name][1]] for r in alone[size])   # its products, timed alone
             rows.append(dict(model=size, shape=f"N={n_rows}, {'->'.join(map(str, widths))}", variant=name,
                              min_ms=min(ts) * 1e3, median_ms=med * 1e3, ratio=med / base, ratio_min=min(ts) / min(base_ts),
-                             gflop=flops / 1e9, bound_pct=100 * flops / rate / med, bound_median_pct=100 * flops / rate_median / med,
+                             gflop=flops / 1e9, bound_pct=100 * flops / rate / min(ts), bound_median_pct=100 * flops / rate_median / med,
                              products_pct=100 * products / med,
                              mem_mib=memory.get((size, name)) if memory else None))
     dev = torch.cuda.get_device_name() if device.startswith("cuda") else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
@@ -278,13 +290,21 @@ def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps
              f"matmul rate {rate / 1e9:.0f} GFLOP/s (the best of {len(mm_times)} matmuls {m}x{k} @ {k}x{n}, "
              f"median {rate_median / 1e9:.0f}); "
              f"load average {load[0]:.1f} before, {load[1]:.1f} after (other processes sharing the cores make it noisy)", "",
-             "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound | % of bound, medians | % of own products |" + (" peak extra MiB |" if memory else ""),
+             "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound (best) | % of bound (medians) | % of own products |" + (" peak extra MiB |" if memory else ""),
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if memory else "")]
     for r in rows:
         line = (f"| {r['model']} ({r['shape']}) | {r['variant']} | {r['min_ms']:.1f} | {r['median_ms']:.1f} | "
                 f"{r['ratio']:.2f} | {r['ratio_min']:.2f} | {r['gflop']:.2f} | {r['bound_pct']:.0f} % | {r['bound_median_pct']:.0f} % | {r['products_pct']:.0f} % |")
         if memory: line += " n/a |" if r["mem_mib"] is None else f" {r['mem_mib']:.0f} |"
         lines.append(line)
+    floors = []
+    for size in sizes_table:
+        for input_grad, base in ((False, "autograd"), (True, "autograd, input grad")):
+            if (size, base) not in times: continue
+            products = statistics.median(r[input_grad] for r in alone[size])
+            floors.append(f"{size}{', input grad' if input_grad else ''} {products / statistics.median(times[(size, base)]):.2f}")
+    lines += ["", "Floor, the model's products alone / autograd's median (no variant doing the same products on whole-batch "
+              "inputs can go below it): " + "; ".join(floors)]
     return "\n".join(lines), rows
 
 

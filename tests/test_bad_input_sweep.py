@@ -495,6 +495,11 @@ SWEEP = {
         bad("value", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), block_rows=0), ValueError, r"block_rows must be a positive int, got 0"),
         bad("dtype", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), block_rows=2.0), ValueError, r"block_rows must be a positive int, got 2.0"),
         bad("shape", lambda: fast_forward_and_backward(T(5, 3), T(4), *init_params(3, 2), block_rows=2), ValueError, r"targ must have shape \(5,\), got \(4,\)"),
+        bad("shape", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), input_grad=T(3, 4)), ValueError, r"the input_grad buffer must have inp's shape \(4, 3\), got \(3, 4\)"),
+        bad("dtype", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), input_grad=F64(4, 3)), TypeError, r"the input_grad buffer must have inp's dtype torch.float32, got torch.float64"),
+        bad("shape", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), input_grad=T(3, 4).t()), ValueError, r"the input_grad buffer must be contiguous"),
+        bad("value", lambda: (lambda x: fast_forward_and_backward(x, T(4), *init_params(3, 2), input_grad=x))(T(4, 3)), ValueError, r"the input_grad buffer shares memory with inp"),
+        bad("dtype", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), input_grad="yes"), TypeError, r"input_grad must be False, True, or a tensor of inp's shape .* got str"),
     ],
     "backprop.autograd.draw_graph": [
         bad("dtype", lambda: draw_graph(T(2, 3) * 2, ax=axes()), TypeError, r"draw_graph: root must be a Tensor, got Tensor \(a torch\.Tensor, not a b"),

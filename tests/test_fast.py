@@ -1,5 +1,6 @@
 """backprop.fast (chapter 8): the fast path against autograd, its error messages, the FLOP count, and bench/run.py."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +92,75 @@ def test_blocks_give_the_gradients_of_one_block_float32_at_the_course_size():
         assert g.shape == leaf.shape
         assert_close(g, g_whole, rtol=1e-5, atol=1e-6)
         assert_close(g, leaf.grad, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("block_rows", [None, 1, 3, 1000])
+@pytest.mark.parametrize("n,sizes", [(1, (5, 4, 1)), (7, (3, 1)), (16, (9, 6, 1)), (33, (20, 11, 7, 1))])
+def test_input_grad_into_a_buffer_is_written_not_added(n, sizes, block_rows):
+    # the buffer starts as NaN: a gradient added into it (or a block left unwritten) would stay NaN
+    inp, targ, params = problem(n, sizes, seed=11)
+    buffer = torch.full_like(inp, float("nan"))
+    loss = fast_forward_and_backward(inp, targ, *params, input_grad=buffer, block_rows=block_rows)
+    assert inp.g is buffer
+    leaves = [t.clone().requires_grad_() for t in (inp, *params)]
+    expected = mlp_loss(leaves[0], targ, *leaves[1:]); expected.backward()
+    assert_close(loss, expected.detach(), rtol=1e-10, atol=1e-12)
+    for t, leaf in zip((inp, *params), leaves, strict=True): assert_close(t.g, leaf.grad, rtol=1e-10, atol=1e-12)
+    # the next step, into the same buffer (the last step's inp.g), with another target: the new gradient, not a sum
+    leaves[0].grad = None
+    mlp_loss(leaves[0], 3 * targ, *[p.detach() for p in leaves[1:]]).backward()
+    fast_forward_and_backward(inp, 3 * targ, *params, input_grad=inp.g, block_rows=block_rows)
+    assert inp.g is buffer
+    assert_close(buffer, leaves[0].grad, rtol=1e-10, atol=1e-12)
+
+
+def test_input_grad_buffer_float32_matches_a_new_inp_g():
+    inp, targ, params = problem(5000, (784, 50, 1), seed=12, dtype=torch.float32)
+    fast_forward_and_backward(inp, targ, *params, input_grad=True)
+    new = inp.g
+    buffer = torch.empty_like(inp)
+    fast_forward_and_backward(inp, targ, *params, input_grad=buffer)
+    assert inp.g is buffer and new is not buffer
+    assert_close(buffer, new, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts page faults as Linux with glibc's malloc makes them")
+def test_a_reused_buffer_takes_no_new_pages():
+    import resource
+    inp, targ, params = problem(12_000, (784, 50, 1), seed=13, dtype=torch.float32)    # 37.6 MB > glibc's 32 MiB
+    def faults(**kw):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        fast_forward_and_backward(inp, targ, *params, **kw)
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    pages = inp.numel() * 4 / 4096
+    fast_forward_and_backward(inp, targ, *params, input_grad=True)                      # warm-up
+    fresh, reused = faults(input_grad=True), faults(input_grad=inp.g)
+    assert reused < pages / 100 < fresh                   # a new inp.g: new pages (9,188 here); the buffer: none
+
+
+def test_a_bad_input_grad_buffer_gets_a_clear_error_before_anything_is_written():
+    inp, targ, params = problem(4, (3, 2, 1), seed=3)
+    fn = fast_forward_and_backward
+    cases = [
+        (dict(input_grad=torch.zeros(4, 2, **f64)), ValueError, r"the input_grad buffer must have inp's shape \(4, 3\), got \(4, 2\)"),
+        (dict(input_grad=torch.zeros(4, 3)), TypeError, r"the input_grad buffer must have inp's dtype torch.float64, got torch.float32"),
+        (dict(input_grad=torch.zeros(4, 3, device="meta", **f64)), ValueError, r"the input_grad buffer must be on inp's device cpu, got meta"),
+        (dict(input_grad=torch.zeros(3, 4, **f64).t()), ValueError, r"the input_grad buffer must be contiguous .* got strides \(1, 4\)"),
+        (dict(input_grad=torch.zeros(4, 3, **f64, requires_grad=True)), ValueError, r"must not require grad: it is written in place"),
+        (dict(input_grad=inp), ValueError, r"the input_grad buffer shares memory with inp, which it would overwrite"),
+        (dict(input_grad=inp[:, :]), ValueError, r"shares memory with inp"),
+        (dict(input_grad=1), TypeError, r"input_grad must be False, True, or a tensor of inp's shape to write inp.g into, got int"),
+        (dict(input_grad=None), TypeError, r"got NoneType"),
+    ]
+    before = [t.clone() for t in (inp, targ, *params)]
+    for kw, error, match in cases:
+        with pytest.raises(error, match=match): fn(inp, targ, *params, **kw)
+    storage = torch.randn(12, **f64)                                            # targ and the buffer: one memory
+    with pytest.raises(ValueError, match=r"shares memory with targ"): fn(inp, storage[:4], *params, input_grad=storage.view(4, 3))
+    with pytest.raises(ValueError, match=r"shares memory with parameter 1"):   # w1 is (3, 2): a (2, 3) input's size
+        fn(torch.randn(2, 3, **f64), torch.randn(2, **f64), *params, input_grad=params[0].view(2, 3))
+    for t, b in zip((inp, targ, *params), before, strict=True): assert torch.equal(t, b)
+    assert not hasattr(inp, "g")
 
 
 @pytest.mark.parametrize("block_rows", [0, -3, 2.0, True, "100"])
@@ -189,16 +259,22 @@ def test_bench_quick_prints_a_table_with_every_variant():
     res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--reps", "2", "--threads", "1",
                           "--memory", "broadcast", "--json", str(out)], capture_output=True, text=True, timeout=300, cwd=root)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound | % of bound, medians | % of own products | peak extra MiB |" in res.stdout
+    assert "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound (best) | % of bound (medians) | % of own products | peak extra MiB |" in res.stdout
+    assert "Floor, the model's products alone / autograd's median" in res.stdout
     rows = json.loads(out.read_text())
+    printed = {"min_ms": float(re.search(r"matmul rate (\d+) GFLOP/s", res.stdout)[1]),     # the best matmul
+               "median_ms": float(re.search(r"matmul rate .*?, median (\d+)\)", res.stdout)[1])}
+    for key, ms in (("bound_pct", "min_ms"), ("bound_median_pct", "median_ms")):    # like for like: best/best, median/median
+        rates = [1e5 * r["gflop"] / (r[key] * r[ms]) for r in rows]                # the GFLOP/s each row implies
+        assert max(rates) - min(rates) <= 1e-9 * max(rates) and abs(rates[0] - printed[ms]) <= 0.5
     variants = {(r["model"], r["variant"]) for r in rows}
     for model in ("mnist", "wide"):
-        for v in ("autograd", "fast, one block", "fast", "autograd, input grad", "chapter 2, input grad", "fast, input grad"):
+        for v in ("autograd", "fast, one block", "fast", "autograd, input grad", "chapter 2, input grad", "fast, input grad",
+                  "fast, input grad, reused buffer"):
             assert (model, v) in variants
-    assert len(rows) == 15
+    assert len(rows) == 17
     for r in rows:
         assert r["median_ms"] >= r["min_ms"] > 0 and r["gflop"] > 0
-        assert r["bound_median_pct"] >= r["bound_pct"]          # the median matmul is never faster than the best one
         if r["variant"] in ("autograd", "autograd, input grad"): assert r["ratio"] == r["ratio_min"] == 1.0
     mem = {r["variant"]: r["mem_mib"] for r in rows if r["model"] == "broadcast"}
     assert mem["broadcast w.g, input grad"] >= 0.9 * 500 * 784 * 50 * 4 / 2**20    # the (N, n_in, n_out) products
@@ -228,13 +304,13 @@ def test_every_bench_variant_computes_autograds_gradients(sizes):
     compared = 0
     for name, (step, input_grad, uses_autograd, kinds) in bench.VARIANTS.items():
         if uses_autograd or (kinds == "broadcast" and len(sizes) != 3): continue     # the broadcast form: 2 layers only
-        tensors = [t.clone() for t in (inp, *params)]
-        step(tensors[0], targ, tensors[1:])
+        f, tensors = bench.prepare(name, inp.clone(), targ, [p.clone() for p in params])
+        f()
         for t, r in zip(tensors if input_grad else tensors[1:], ref if input_grad else ref[1:], strict=True):
             assert_close(t.g, r.grad, rtol=1e-10, atol=1e-12)
             compared += 1
     n = len(sizes) * 2 - 1            # tensors: inp and the parameters
-    assert compared == (2 * (n - 1) + n + n + (n if len(sizes) == 3 else 0))   # fast in one block and in blocks; chapter 2, fast with input grad; broadcast
+    assert compared == (2 * (n - 1) + 3 * n + (n if len(sizes) == 3 else 0))   # fast in one block and in blocks; chapter 2, fast with input grad, into a buffer; broadcast
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without a GPU")

@@ -150,12 +150,15 @@ def test_layers_torch_functions(N, n_in, n_hidden, zero_unit, s):
 # backprop.fast (chapter 8): the fast path, in any blocks of rows, with and without the input gradient.
 @FAST
 @given(N=st.integers(1, 9), n_in=size, n_hidden=size, zero_unit=st.booleans(), block_rows=st.integers(1, 10),
-       input_grad=st.booleans(), s=seed)
+       input_grad=st.sampled_from([False, True, "buffer"]), s=seed)
 def test_fast_forward_and_backward_in_blocks(N, n_in, n_hidden, zero_unit, block_rows, input_grad, s):
     from backprop.fast import fast_forward_and_backward
     gen = torch.Generator().manual_seed(s)
     x, y, params = mlp_data(gen, N, n_in, n_hidden, zero_unit)
-    loss = fast_forward_and_backward(x, y, *params, input_grad=input_grad, block_rows=block_rows)
+    buffer = torch.full_like(x, float("nan")) if input_grad == "buffer" else None     # NaN: every row must be written
+    loss = fast_forward_and_backward(x, y, *params, input_grad=input_grad if buffer is None else buffer, block_rows=block_rows)
+    assert buffer is None or x.g is buffer
+    input_grad = bool(input_grad)                                                     # "buffer": inp.g is asked for
     expected = autograd(lambda *ts: mlp_loss(ts[0], y, *ts[1:]), x, *params)
     assert_close(loss, mlp_loss(x, y, *params), rtol=RTOL, atol=ATOL)
     assert_all_close([p.g for p in params] + ([x.g] if input_grad else []), expected[1:] + expected[:1] * input_grad)

@@ -72,11 +72,18 @@ def _input_grad_buffer(inp, targ, params, input_grad):
                          f"got strides {buf.stride()}; use torch.empty_like(inp)")
     if buf.requires_grad:
         raise ValueError(f"{fn}: the input_grad buffer must not require grad: it is written in place")
+    start, end = _memory_range(buf)
     for name, t in [("inp", inp), ("targ", targ)] + [(f"parameter {k + 1}", p) for k, p in enumerate(params)]:
-        if buf.untyped_storage().data_ptr() == t.untyped_storage().data_ptr():
-            raise ValueError(f"{fn}: the input_grad buffer shares memory with {name}, which it would overwrite; "
+        t_start, t_end = _memory_range(t)
+        if start < t_end and t_start < end:
+            raise ValueError(f"{fn}: the input_grad buffer overlaps {name} in memory, which it would overwrite; "
                              f"use torch.empty_like(inp)")
     return buf
+
+def _memory_range(t):
+    "The bytes [start, end) that the elements of tensor `t` lie in."
+    span = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride())) + 1 if t.numel() else 0
+    return t.data_ptr(), t.data_ptr() + span * t.element_size()
 
 
 # %% ../nbs/08_performance.ipynb #cdd0c14d

@@ -498,7 +498,7 @@ SWEEP = {
         bad("shape", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), input_grad=T(3, 4)), ValueError, r"the input_grad buffer must have inp's shape \(4, 3\), got \(3, 4\)"),
         bad("dtype", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), input_grad=F64(4, 3)), TypeError, r"the input_grad buffer must have inp's dtype torch.float32, got torch.float64"),
         bad("shape", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), input_grad=T(3, 4).t()), ValueError, r"the input_grad buffer must be contiguous"),
-        bad("value", lambda: (lambda x: fast_forward_and_backward(x, T(4), *init_params(3, 2), input_grad=x))(T(4, 3)), ValueError, r"the input_grad buffer shares memory with inp"),
+        bad("value", lambda: (lambda x: fast_forward_and_backward(x, T(4), *init_params(3, 2), input_grad=x))(T(4, 3)), ValueError, r"the input_grad buffer overlaps inp in memory"),
         bad("dtype", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), input_grad="yes"), TypeError, r"input_grad must be False, True, or a tensor of inp's shape .* got str"),
     ],
     "backprop.autograd.draw_graph": [

@@ -147,8 +147,8 @@ def test_a_bad_input_grad_buffer_gets_a_clear_error_before_anything_is_written()
         (dict(input_grad=torch.zeros(4, 3, device="meta", **f64)), ValueError, r"the input_grad buffer must be on inp's device cpu, got meta"),
         (dict(input_grad=torch.zeros(3, 4, **f64).t()), ValueError, r"the input_grad buffer must be contiguous .* got strides \(1, 4\)"),
         (dict(input_grad=torch.zeros(4, 3, **f64, requires_grad=True)), ValueError, r"must not require grad: it is written in place"),
-        (dict(input_grad=inp), ValueError, r"the input_grad buffer shares memory with inp, which it would overwrite"),
-        (dict(input_grad=inp[:, :]), ValueError, r"shares memory with inp"),
+        (dict(input_grad=inp), ValueError, r"the input_grad buffer overlaps inp in memory, which it would overwrite"),
+        (dict(input_grad=inp[:, :]), ValueError, r"overlaps inp in memory"),
         (dict(input_grad=1), TypeError, r"input_grad must be False, True, or a tensor of inp's shape to write inp.g into, got int"),
         (dict(input_grad=None), TypeError, r"got NoneType"),
     ]
@@ -156,11 +156,21 @@ def test_a_bad_input_grad_buffer_gets_a_clear_error_before_anything_is_written()
     for kw, error, match in cases:
         with pytest.raises(error, match=match): fn(inp, targ, *params, **kw)
     storage = torch.randn(12, **f64)                                            # targ and the buffer: one memory
-    with pytest.raises(ValueError, match=r"shares memory with targ"): fn(inp, storage[:4], *params, input_grad=storage.view(4, 3))
-    with pytest.raises(ValueError, match=r"shares memory with parameter 1"):   # w1 is (3, 2): a (2, 3) input's size
+    with pytest.raises(ValueError, match=r"overlaps targ in memory"): fn(inp, storage[:4], *params, input_grad=storage.view(4, 3))
+    with pytest.raises(ValueError, match=r"overlaps parameter 1 in memory"):   # w1 is (3, 2): a (2, 3) input's size
         fn(torch.randn(2, 3, **f64), torch.randn(2, **f64), *params, input_grad=params[0].view(2, 3))
     for t, b in zip((inp, targ, *params), before, strict=True): assert torch.equal(t, b)
     assert not hasattr(inp, "g")
+
+
+def test_a_buffer_beside_inp_in_the_same_memory_is_fine():
+    # rows 4 to 7 of one tensor are the buffer for rows 0 to 3: the same storage, no element in common
+    inp, targ, params = problem(4, (3, 2, 1), seed=14)
+    both = torch.cat([inp, torch.full_like(inp, float("nan"))])
+    fast_forward_and_backward(both[:4], targ, *params, input_grad=both[4:])
+    fast_forward_and_backward(inp, targ, *params, input_grad=True)
+    assert_close(both[4:], inp.g, rtol=0, atol=0)
+    assert_close(both[:4], inp, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("block_rows", [0, -3, 2.0, True, "100"])

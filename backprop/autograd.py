@@ -104,17 +104,19 @@ def _pow(self, p):
     if isinstance(p, bool) or not isinstance(p, (int, float)):
         raise TypeError(f"pow: the exponent must be a Python number, got {type(p).__name__}")
     x = self.data
-    def backward(g): return (g * p * x ** (p - 1),)
+    def backward(g): return (g * p * x ** (p - 1),) if p != 0 else (torch.zeros_like(x),)   # x ** 0 = 1: no slope (not 0 * inf at x = 0)
     return _result(x ** p, (self,), f"**{p}", backward)
 
 def _dims(fn, t, dim):
-    "`dim` (None, an int or a tuple of ints) as a sorted tuple of non-negative axes of `t`."
-    dims = tuple(range(t.ndim)) if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    "`dim` (None, an int or a tuple of ints; None or an empty tuple: every axis, as in torch) as a sorted tuple of non-negative axes of `t`."
+    dims = tuple(range(t.ndim)) if dim is None or dim == () or dim == [] else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     for d in dims:
         if not isinstance(d, int) or isinstance(d, bool):
             raise TypeError(f"{fn}: dim must be None, an int or a tuple of ints, got {dim!r}")
         if not -t.ndim <= d < max(t.ndim, 1):
             raise IndexError(f"{fn}: dim {d!r} is out of range for a tensor of shape {_shape(t.data)}")
+    if len({d % max(t.ndim, 1) for d in dims}) < len(dims):
+        raise ValueError(f"{fn}: an axis appears more than once in dim {dim!r}")
     dims = tuple(sorted({d % max(t.ndim, 1) for d in dims}))
     return dims if t.ndim else ()
 
@@ -213,7 +215,9 @@ def _backward(self, gradient=None, retain_graph=False):
     for t in reversed(order):                 # every tensor after all the tensors computed from it
         g = grads.pop(t)                      # complete: every consumer has added its share
         if t.is_leaf:
-            t.grad = g if t.grad is None else t.grad + g            # leaves accumulate, as in PyTorch
+            # leaves accumulate, as in PyTorch; the first time, a copy of its own: `g` may be the caller's `gradient`,
+            # another leaf's gradient, or a stride-0 view (from sum), which an in-place change of .grad must not reach
+            t.grad = g.clone(memory_format=torch.contiguous_format) if t.grad is None else t.grad + g
             continue
         t.grad = g                                                  # intermediates: this call's gradient
         for p, pg in zip(t._parents, t._backward(g), strict=True):

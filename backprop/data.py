@@ -8,6 +8,7 @@ __all__ = ['MNIST_SAMPLE', 'MNIST_SAMPLE_SHA256', 'MNIST_URL', 'MNIST_SHA256', '
 
 # %% ../nbs/00_data.ipynb #ca2d4b94
 import hashlib
+import numbers
 import os
 from importlib.resources import files
 from pathlib import Path
@@ -19,6 +20,17 @@ MNIST_SAMPLE = Path(str(files("backprop") / "mnist_5k.npz"))
 MNIST_SAMPLE_SHA256 = "246e0c30eeea57c8d0037d3f38c8e00651ec204cc61b8022563e9aeeb9d756f4"
 
 # %% ../nbs/00_data.ipynb #7b15da31
+def _check_digits(fn, path, images, labels, names=("images", "labels")):
+    "Raise a clear error unless `images` are N uint8 images, (N, 28, 28) or (N, 784), and `labels` N integers from 0 to 9."
+    if images.dtype != np.uint8 or images.shape[1:] not in ((28, 28), (784,)):
+        raise ValueError(f"{fn}: {path}: {names[0]} must be uint8 pixels of shape (N, 28, 28) or (N, 784), "
+                         f"got {images.dtype} of shape {images.shape}")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.shape != (len(images),):
+        raise ValueError(f"{fn}: {path}: {names[1]} must be integers of shape ({len(images)},), one per image, "
+                         f"got {labels.dtype} of shape {labels.shape}")
+    if len(labels) and not (0 <= labels.min() and labels.max() <= 9):
+        raise ValueError(f"{fn}: {path}: {names[1]} must be digits 0 to 9, got values from {labels.min()} to {labels.max()}")
+
 def load_mnist_sample(path=None):
     "5,000 MNIST digits: images as a (5000, 784) float32 tensor in [0, 1], labels as (5000,) int64."
     if path is not None and not isinstance(path, (str, os.PathLike)):
@@ -26,13 +38,13 @@ def load_mnist_sample(path=None):
     path = Path(path or MNIST_SAMPLE)
     if not path.exists():
         raise FileNotFoundError(f"load_mnist_sample: no file at {path}; the package ships it as {MNIST_SAMPLE.name}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if path == MNIST_SAMPLE and digest != MNIST_SAMPLE_SHA256:
+    if path == MNIST_SAMPLE and (digest := hashlib.sha256(path.read_bytes()).hexdigest()) != MNIST_SAMPLE_SHA256:
         raise ValueError(f"load_mnist_sample: {path} has SHA-256 {digest}, expected {MNIST_SAMPLE_SHA256}: the file is damaged")
     with np.load(path) as d:
         if {"images", "labels"} - set(d.files):
             raise ValueError(f"load_mnist_sample: {path} must hold arrays 'images' and 'labels', it holds {d.files}")
         images, labels = d["images"], d["labels"]
+    _check_digits("load_mnist_sample", path, images, labels)
     x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
     return x, torch.from_numpy(labels.astype(np.int64))
 
@@ -48,8 +60,10 @@ def _check_xy(fn, x, y):
 def train_valid_split(x, y, n_valid=1000, seed=42):
     "Shuffle (seeded) and split `x`, `y` into (x_train, y_train, x_valid, y_valid)."
     _check_xy("train_valid_split", x, y)
-    if not 0 < n_valid < len(x):
-        raise ValueError(f"train_valid_split: n_valid must be between 1 and {len(x) - 1}, got {n_valid}")
+    if isinstance(n_valid, bool) or not isinstance(n_valid, numbers.Integral) or not 0 < n_valid < len(x):
+        raise ValueError(f"train_valid_split: n_valid must be an int between 1 and {len(x) - 1}, got {n_valid!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"train_valid_split: seed must be an int, got {seed!r}")
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     train, valid = idx[n_valid:], idx[:n_valid]
     return x[train], y[train], x[valid], y[valid]
@@ -107,5 +121,7 @@ def load_mnist(path):
         if missing:
             raise ValueError(f"load_mnist: {path} lacks the arrays {sorted(missing)}")
         arrays = [d[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    _check_digits("load_mnist", path, arrays[0], arrays[1], names=("x_train", "y_train"))
+    _check_digits("load_mnist", path, arrays[2], arrays[3], names=("x_test", "y_test"))
     flat = lambda a: torch.from_numpy(a.reshape(len(a), -1).astype(np.float32) / 255.0)
     return flat(arrays[0]), torch.from_numpy(arrays[1].astype(np.int64)), flat(arrays[2]), torch.from_numpy(arrays[3].astype(np.int64))

@@ -6,6 +6,7 @@
 __all__ = ['lin', 'relu', 'mse', 'init_params', 'mlp']
 
 # %% ../nbs/01_forward.ipynb #cb1125f8
+import numbers
 import torch
 
 # %% ../nbs/01_forward.ipynb #bae548de
@@ -23,8 +24,8 @@ def _check_tensor(fn, name, t, ndim=None):
         raise ValueError(f"{fn}: {name} must have {ndim} dimension(s), got shape {_shape(t)}")
 
 def _check_count(fn, name, n, least=1):
-    "Raise a clear error unless `n` is an int >= `least` (a bool, or a float such as 2.0, is not a count)."
-    if isinstance(n, bool) or not isinstance(n, int) or n < least:
+    "Raise a clear error unless `n` is an int (Python's or numpy's) >= `least` (a bool, or a float such as 2.0, is not a count)."
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < least:
         expected = "a positive int" if least == 1 else f"an int >= {least}"
         raise ValueError(f"{fn}: {name} must be {expected}, got {n!r}")
 
@@ -66,8 +67,8 @@ def _check_mse_args(fn, out, targ):
     if out.shape[1] != 1 or out.shape[0] == 0:
         raise ValueError(f"{fn}: out must have shape (N, 1) with N >= 1, got {_shape(out)}")
     if targ.shape != out.shape[:1]:
-        raise ValueError(f"{fn}: out has shape {_shape(out)} so targ must have shape ({out.shape[0]},), "
-                         f"got {_shape(targ)}; an (N, 1) target would broadcast to (N, N) and give a wrong loss")
+        why = "; an (N, 1) target would broadcast to (N, N) and give a wrong loss" if targ.shape == out.shape else ""
+        raise ValueError(f"{fn}: out has shape {_shape(out)} so targ must have shape ({out.shape[0]},), got {_shape(targ)}{why}")
 
 def mse(out, targ):
     "Mean squared error of an (N, 1) output against an (N,) target; a scalar tensor."

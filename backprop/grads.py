@@ -6,6 +6,7 @@
 __all__ = ['numerical_grad', 'mse_grad', 'relu_grad', 'lin_grad', 'forward_and_backward']
 
 # %% ../nbs/02_backward.ipynb #1bde24a5
+import math, numbers
 import torch
 from .forward import lin, relu, mse, _check_tensor, _check_same_dtype, _check_lin_args, _check_mse_args, _shape
 
@@ -24,7 +25,9 @@ def numerical_grad(f, x, h=1e-6):
     if x.dtype != torch.float64:
         raise TypeError(f"numerical_grad: x has dtype {x.dtype}; central differences need float64 "
                         f"(in float32 with h={h} they keep about one correct digit): pass x.double()")
-    x = x.detach().clone()
+    if isinstance(h, bool) or not isinstance(h, numbers.Real) or not 0 < h < math.inf:
+        raise ValueError(f"numerical_grad: h, the step, must be a positive number, got {h!r}")
+    x = x.detach().clone(memory_format=torch.contiguous_format)   # contiguous, so that view(-1) reaches every entry
     flat, g = x.view(-1), torch.zeros(x.numel(), dtype=x.dtype)
     for i in range(flat.numel()):
         old = flat[i].item()
@@ -61,13 +64,14 @@ def relu_grad(inp, out):
     _check_tensor("relu_grad", "inp", inp); _check_tensor("relu_grad", "out", out)
     if inp.shape != out.shape:
         raise ValueError(f"relu_grad: inp {_shape(inp)} and out {_shape(out)} must have the same shape")
+    _check_same_dtype("relu_grad", inp=inp, out=out)
     inp.g = (inp > 0).to(inp.dtype) * _upstream("relu_grad", out)   # mask (N, h) * out.g (N, h)
 
 # %% ../nbs/02_backward.ipynb #fe22aea0
 def lin_grad(inp, out, w, b):
     "Set `inp.g`, `w.g`, `b.g` for out = inp @ w + b, from the upstream gradient `out.g`."
     _check_lin_args("lin_grad", inp, w, b)
-    _check_tensor("lin_grad", "out", out, 2)
+    _check_tensor("lin_grad", "out", out, 2); _check_same_dtype("lin_grad", inp=inp, w=w, out=out)
     if out.shape != (inp.shape[0], w.shape[1]):
         raise ValueError(f"lin_grad: out has shape {_shape(out)}; for inp {_shape(inp)} and w {_shape(w)} "
                          f"it must be ({inp.shape[0]}, {w.shape[1]})")

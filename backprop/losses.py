@@ -15,11 +15,17 @@ from .data import load_mnist_sample, train_valid_split, normalise
 from .train import fit
 
 # %% ../nbs/06_cross_entropy.ipynb #50ca3916
-def _check_logits(fn, name, z):
-    "Raise a clear error unless `z` is an (N, C) floating-point tensor with C >= 1 and no NaN or infinite value."
+def _check_logits(fn, name, z, log_probs=False):
+    "Raise a clear error unless `z` is an (N, C) floating-point tensor with C >= 1 and no NaN or infinite value (log-probabilities: -inf allowed)."
     _check_tensor(fn, name, z, 2)
     if z.shape[1] == 0:
         raise ValueError(f"{fn}: {name} has shape {_shape(z)}, no classes; softmax needs at least one logit per row")
+    if log_probs:                                             # log p = -inf is a probability of 0: allowed
+        n_bad = int((z.isnan() | (z == float("inf"))).sum())
+        if n_bad:
+            raise ValueError(f"{fn}: {name} contains {n_bad} NaN or +inf value(s); log-probabilities are at most 0 "
+                             f"(-inf, a probability of 0, is allowed)")
+        return
     n_bad = int((~torch.isfinite(z)).sum())
     if n_bad:
         raise ValueError(f"{fn}: {name} contains {n_bad} NaN or infinite value(s); the loss would be nan")
@@ -34,12 +40,12 @@ def log_softmax(z):
     "log(softmax(z)) over the last axis, without overflow: (N, C) -> (N, C)."
     _check_logits("log_softmax", "z", z)
     z = z - z.max(-1, keepdim=True).values                    # largest logit 0: same softmax, large values cancel exactly
-    return z - logsumexp(z)                                   # (N, C) - (N, 1) broadcasts over classes
+    return z - z.exp().sum(-1, keepdim=True).log()            # minus logsumexp(z) with m = 0: (N, C) - (N, 1) broadcasts
 
 # %% ../nbs/06_cross_entropy.ipynb #877f1058
-def _check_ce_args(fn, inp, targ):
-    "Raise a clear error unless inp is finite (N, C) floats with N >= 1 and targ is (N,) int64 labels in [0, C)."
-    _check_logits(fn, "inp", inp)
+def _check_ce_args(fn, inp, targ, log_probs=False):
+    "Raise a clear error unless inp is finite (N, C) floats (log-probabilities: -inf allowed) with N >= 1 and targ is (N,) int64 labels in [0, C)."
+    _check_logits(fn, "inp", inp, log_probs)
     if inp.shape[0] == 0:
         raise ValueError(f"{fn}: the batch is empty (inp has shape {_shape(inp)}); the loss of no examples is undefined")
     if not isinstance(targ, torch.Tensor):
@@ -57,7 +63,7 @@ def _check_ce_args(fn, inp, targ):
 # %% ../nbs/06_cross_entropy.ipynb #a09d69c0
 def nll(inp, targ):
     "Negative log-likelihood: minus the mean of inp[n, targ[n]], for log-probabilities `inp` (N, C) and labels `targ` (N,)."
-    _check_ce_args("nll", inp, targ)
+    _check_ce_args("nll", inp, targ, log_probs=True)
     return -inp[torch.arange(inp.shape[0]), targ].mean()
 
 def cross_entropy(inp, targ):

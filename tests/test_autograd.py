@@ -424,3 +424,40 @@ def test_draw_graph_draws_every_tensor_and_every_operation():
     assert any(t.startswith("x\n(4, 3)") and "grad" not in t for t in tensors)
     assert sum("value" in t and "grad 1" in t for t in tensors) == 1   # the loss: value and gradient 1
     matplotlib.pyplot.close(ax.figure)
+
+
+@pytest.mark.parametrize("dim", [(), []])
+def test_an_empty_dim_means_every_axis_as_in_torch(dim):
+    d = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    for op in ("sum", "mean"):
+        x, ref = Tensor(d, requires_grad=True), d.clone().requires_grad_()
+        out, expected = getattr(x, op)(dim=dim), getattr(ref, op)(dim=dim)
+        assert_close(out.data, expected.detach(), rtol=1e-12, atol=0)
+        out.backward(); expected.backward()
+        assert_close(x.grad, ref.grad, rtol=1e-12, atol=0)
+
+
+def test_an_axis_twice_is_refused():
+    with pytest.raises(ValueError, match=r"sum: an axis appears more than once in dim \(0, -2\)"):
+        Tensor(torch.randn(3, 4)).sum(dim=(0, -2))
+
+
+def test_the_gradient_of_x_to_the_0_is_0_even_at_0():
+    x = Tensor(torch.tensor([0., 1., -2.]), requires_grad=True)
+    (x ** 0).sum().backward()
+    assert torch.equal(x.grad, torch.zeros(3))
+
+
+def test_leaf_gradients_are_tensors_of_their_own():
+    # torch gives every leaf a .grad of its own, contiguous: an in-place change of one must not reach another
+    a, c = Tensor(torch.ones(3), requires_grad=True), Tensor(torch.ones(3), requires_grad=True)
+    G = torch.ones(3)
+    (a + c).backward(gradient=G)
+    assert a.grad is not c.grad and a.grad is not G
+    a.grad.mul_(0.)
+    assert torch.equal(c.grad, torch.ones(3)) and torch.equal(G, torch.ones(3))
+    w = Tensor(torch.ones(2, 2), requires_grad=True)
+    w.sum().backward()
+    assert w.grad.is_contiguous()
+    w.grad.mul_(0.5)                                   # a stride-0 view would refuse this
+    assert torch.equal(w.grad, torch.full((2, 2), 0.5))

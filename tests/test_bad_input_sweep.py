@@ -76,6 +76,14 @@ def load_wrong_npz():
         return load_mnist_sample(path)
 
 
+def load_foreign_npz(**arrays):
+    "load_mnist_sample on an .npz file with the right names and the wrong contents (in a folder removed afterwards)."
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "digits.npz"
+        np.savez(path, **arrays)
+        return load_mnist_sample(path)
+
+
 def layers_swapped(n_in, n_hidden):
     "init_params' (w1, b1, w2, b2) given in the wrong order: (w2, b2, w1, b1)."
     w1, b1, w2, b2 = init_params(n_in, n_hidden)
@@ -165,12 +173,17 @@ SWEEP = {
         bad("value", lambda: load_mnist_sample("/nonexistent/digits.npz"), FileNotFoundError, "no file at /nonexistent/digits.npz"),
         bad("shape", load_wrong_npz, ValueError, "must hold arrays 'images' and 'labels'"),
         bad("value", lambda: load_mnist_sample(123), TypeError, "path must be a file path .* got int"),
+        bad("dtype", lambda: load_foreign_npz(images=np.random.rand(4, 28, 28), labels=np.arange(4)), ValueError, r"images must be uint8 pixels of shape \(N, 28, 28\) or \(N, 784\), got float64"),
+        bad("shape", lambda: load_foreign_npz(images=np.zeros((4, 28, 28), np.uint8), labels=np.arange(3)), ValueError, r"labels must be integers of shape \(4,\), one per image, got int64 of shape \(3,\)"),
+        bad("value", lambda: load_foreign_npz(images=np.zeros((4, 784), np.uint8), labels=np.array([0, 3, 10, 2])), ValueError, r"labels must be digits 0 to 9, got values from 0 to 10"),
     ],
     "backprop.data.train_valid_split": [
         bad("shape", lambda: train_valid_split(T(10, 3), T(9)), ValueError, "x has 10 rows but y has 9"),
-        bad("value", lambda: train_valid_split(T(10, 3), T(10), n_valid=0), ValueError, "n_valid must be between 1 and 9, got 0"),
-        bad("value", lambda: train_valid_split(T(10, 3), T(10), n_valid=10), ValueError, "n_valid must be between 1 and 9, got 10"),
-        bad("order", lambda: train_valid_split(T(10, 3), T(10), 42, 100), ValueError, "n_valid must be between 1 and 9, got 42"),
+        bad("value", lambda: train_valid_split(T(10, 3), T(10), n_valid=0), ValueError, "n_valid must be an int between 1 and 9, got 0"),
+        bad("value", lambda: train_valid_split(T(10, 3), T(10), n_valid=10), ValueError, "n_valid must be an int between 1 and 9, got 10"),
+        bad("order", lambda: train_valid_split(T(10, 3), T(10), 42, 100), ValueError, "n_valid must be an int between 1 and 9, got 42"),
+        bad("dtype", lambda: train_valid_split(T(10, 3), T(10), n_valid=3.0), ValueError, "n_valid must be an int between 1 and 9, got 3.0"),
+        bad("dtype", lambda: train_valid_split(T(10, 3), T(10), n_valid=3, seed=None), TypeError, "seed must be an int, got None"),
         bad("dtype", lambda: train_valid_split([1, 2, 3], [1, 2, 3], n_valid=1), TypeError, "x must be a torch.Tensor, got list"),
     ],
     "backprop.data.download_mnist": [
@@ -225,6 +238,8 @@ SWEEP = {
         bad("dtype", lambda: numerical_grad(lambda x: (x ** 2).sum(), torch.ones(3)), TypeError, "central differences need float64"),
         bad("value", lambda: numerical_grad(5, F64(3)), TypeError, "f must be a function of x returning a scalar, got int"),
         bad("shape", lambda: numerical_grad(lambda x: x * 2, F64(3)), ValueError, r"f\(x\) must return a scalar, got a tensor of shape \(3,\)"),
+        bad("value", lambda: numerical_grad(lambda x: x.sum(), F64(3), h=0), ValueError, "h, the step, must be a positive number, got 0"),
+        bad("dtype", lambda: numerical_grad(lambda x: x.sum(), F64(3), h="a"), ValueError, "h, the step, must be a positive number, got 'a'"),
     ],
     "backprop.grads.mse_grad": [
         bad("shape", lambda: mse_grad(T(5, 1), T(5, 1)), ValueError, r"targ must have shape \(5,\), got \(5, 1\)"),
@@ -234,6 +249,7 @@ SWEEP = {
     "backprop.grads.relu_grad": [
         bad("dtype", lambda: relu_grad(T(3), with_g(T(3), F64(3))), TypeError, "out.g has dtype torch.float64 but out has dtype torch.float32"),
         bad("shape", lambda: relu_grad(T(4, 2), with_g(T(2, 4), T(2, 4))), ValueError, "must have the same shape"),
+        bad("dtype", lambda: relu_grad(F64(4, 2), with_g(T(4, 2), T(4, 2))), TypeError, "relu_grad: all tensors must have the same dtype, got inp: torch.float64, out: torch.float32"),
         bad("shape", lambda: relu_grad(T(4, 2), with_g(T(4, 2), T(2, 4))), ValueError, r"out.g must be a tensor of out's shape \(4, 2\), got \(2, 4\)"),
         bad("dtype", lambda: relu_grad(I(3), I(3)), TypeError, FLOAT),
         bad("order", lambda: relu_grad(T(4, 2), T(4, 2)), RuntimeError, "out.g is not set.*mse_grad, then lin_grad"),
@@ -241,6 +257,7 @@ SWEEP = {
     "backprop.grads.lin_grad": [
         bad("dtype", lambda: lin_grad(T(3, 2), with_g(T(3, 2), F64(3, 2)), T(2, 2), T(2)), TypeError, "out.g has dtype torch.float64 but out has dtype torch.float32"),
         bad("shape", lambda: lin_grad(T(4, 3), T(4, 2), T(5, 2), T(2)), ValueError, r"inp has shape \(4, 3\) and w has shape \(5, 2\)"),
+        bad("dtype", lambda: lin_grad(T(4, 3), with_g(F64(4, 2), F64(4, 2)), T(3, 2), T(2)), TypeError, "lin_grad: all tensors must have the same dtype, got inp: torch.float32, w: torch.float32, out: torch.float64"),
         bad("shape", lambda: lin_grad(T(4, 5), T(4, 3), T(5, 2), T(2)), ValueError, r"out has shape \(4, 3\); .* must be \(4, 2\)"),
         bad("dtype", lambda: lin_grad(I(4, 3), T(4, 2), T(3, 2), T(2)), TypeError, FLOAT),
         bad("order", lambda: lin_grad(T(4, 3), T(4, 2), T(3, 2), T(2)), RuntimeError, "out.g is not set"),
@@ -380,7 +397,7 @@ SWEEP = {
         bad("dtype", lambda: nll(T(4, 3), T(4)), TypeError, "targ has dtype torch.float32; expected int64 class indices"),
         bad("shape", lambda: nll(T(4, 3), I(4, 1)), ValueError, r"targ must have shape \(4,\), one class index per row, got \(4, 1\)"),
         bad("value", lambda: nll(T(0, 3), L()), ValueError, r"the batch is empty \(inp has shape \(0, 3\)\)"),
-        bad("value", lambda: nll(NAN(2, 3), L(0, 1)), ValueError, r"inp contains 6 NaN or infinite value\(s\)"),
+        bad("value", lambda: nll(NAN(2, 3), L(0, 1)), ValueError, r"inp contains 6 NaN or \+inf value\(s\); log-probabilities are at most 0"),
         bad("order", lambda: nll(L(0, 1), T(2, 3)), TypeError, FLOAT),
         bad("shape", lambda: nll(T(3), L(0, 1, 2)), ValueError, r"inp must have 2 dimension\(s\), got shape \(3,\)"),
         bad("dtype", lambda: nll(T(2, 3), [0, 1]), TypeError, "targ must be a torch.Tensor of class indices, got list"),

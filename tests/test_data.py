@@ -65,3 +65,17 @@ def test_the_shipped_file_hash_is_checked(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "MNIST_SAMPLE", damaged)
     with pytest.raises(ValueError, match="the file is damaged"):
         data.load_mnist_sample()
+
+
+def test_load_mnist_refuses_a_keras_file_with_wrong_contents(tmp_path):
+    path = tmp_path / "mnist.npz"
+    ok_x, ok_y = np.zeros((3, 28, 28), np.uint8), np.array([1, 2, 3])
+    np.savez(path, x_train=ok_x, y_train=ok_y, x_test=ok_x / 255.0, y_test=ok_y)     # test images as floats: divided twice
+    with pytest.raises(ValueError, match=r"load_mnist: .* x_test must be uint8 pixels .* got float64"):
+        load_mnist(path)
+    np.savez(path, x_train=ok_x, y_train=ok_y[:2], x_test=ok_x, y_test=ok_y)
+    with pytest.raises(ValueError, match=r"y_train must be integers of shape \(3,\), one per image"):
+        load_mnist(path)
+    np.savez(path, x_train=ok_x, y_train=ok_y, x_test=ok_x, y_test=ok_y)
+    x_train, y_train, x_test, y_test = load_mnist(path)
+    assert x_train.shape == (3, 784) and y_test.tolist() == [1, 2, 3]

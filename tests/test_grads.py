@@ -143,3 +143,27 @@ def test_init_params_shapes_and_bad_sizes():
     with pytest.raises(ValueError, match="n_hidden must be a positive int"):
         init_params(3, 0)
     assert mlp(torch.randn(2, 784), w1, b1, w2, b2).shape == (2, 1)
+
+
+def test_numerical_grad_of_a_non_contiguous_tensor():
+    # a transposed view: every entry must be perturbed, in x's own layout
+    x = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(8)).t()
+    assert not x.is_contiguous()
+    f = lambda t: (t ** 3 * torch.arange(12, dtype=torch.float64).view(4, 3)).sum()   # a different weight per entry
+    expected = 3 * x ** 2 * torch.arange(12, dtype=torch.float64).view(4, 3)
+    assert_close(numerical_grad(f, x), expected, rtol=1e-6, atol=1e-8)
+
+
+def test_mse_explains_broadcasting_only_for_an_n_by_1_target():
+    out = torch.randn(4, 1)
+    with pytest.raises(ValueError, match=r"an \(N, 1\) target would broadcast to \(N, N\)"):
+        mse(out, torch.randn(4, 1))
+    with pytest.raises(ValueError) as e:
+        mse(out, torch.randn(3))
+    assert "targ must have shape (4,), got (3,)" in str(e.value) and "broadcast" not in str(e.value)
+
+
+def test_counts_may_be_numpy_ints():
+    import numpy as np
+    w1, b1, w2, b2 = init_params(np.int64(5), np.int32(3), generator=torch.Generator().manual_seed(0))
+    assert (w1.shape, b1.shape, w2.shape, b2.shape) == ((5, 3), (3,), (3, 1), (1,))

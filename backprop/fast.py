@@ -6,17 +6,19 @@
 __all__ = ['BLOCK_BYTES', 'matmul_flops', 'fast_forward_and_backward']
 
 # %% ../nbs/08_performance.ipynb #4fd6bd8d
+import numbers
 import torch
 from .forward import _check_count, _check_lin_args, _check_mse_args
 
 # %% ../nbs/08_performance.ipynb #e51a20a0
-def _positive_int(x): return isinstance(x, int) and not isinstance(x, bool) and x >= 1
+def _positive_int(x): return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= 1
 
 def matmul_flops(n, sizes, input_grad=False):
     "FLOPs of the matrix products of an MLP with layer widths `sizes` on `n` rows: (forward, backward)."
     _check_count("matmul_flops", "n, the number of rows,", n)
     if not (isinstance(sizes, (list, tuple)) and len(sizes) >= 2 and all(map(_positive_int, sizes))):
         raise ValueError(f"matmul_flops: sizes must be a list of at least 2 positive int layer widths (n_in, ..., n_out), got {sizes!r}")
+    n, sizes = int(n), [int(s) for s in sizes]                         # numpy ints too: plain Python ints out
     pairs = list(zip(sizes[:-1], sizes[1:]))                           # (n_in, n_out) of each layer
     fwd = sum(2 * n * n_in * n_out for n_in, n_out in pairs)           # inp @ w, every layer
     bwd = fwd                                                          # w.g = inp.t() @ out.g, every layer

@@ -340,3 +340,10 @@ def test_default_blocks_are_about_4_mib_of_input_on_a_cpu_and_one_block_elsewher
     assert _block_rows(torch.empty(4, 0), None) >= 1                             # no division by zero
     assert _block_rows(torch.empty(50_000, 784, device="meta"), None) == 50_000  # not a CPU (a GPU): the whole batch
     assert _block_rows(torch.empty(50_000, 784), 123) == 123
+
+
+def test_matmul_flops_takes_numpy_ints_and_gives_python_ints():
+    import numpy as np
+    fwd, bwd = matmul_flops(np.int64(4), [np.int32(3), 2, 1])
+    assert (fwd, bwd) == matmul_flops(4, [3, 2, 1]) == (2 * 4 * (3 * 2 + 2 * 1), 2 * 4 * (3 * 2 + 2 * 1) + 2 * 4 * 2 * 1)
+    assert type(fwd) is int and type(bwd) is int

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import torch
 from .forward import _check_tensor, _shape
-from .grads import numerical_grad
 
 # %% ../nbs/04_checking.ipynb #a2cb96cf
 TOLERANCES = {                       # dtype: (rtol, atol) for yours vs autograd, both in that dtype
@@ -39,23 +38,34 @@ def rel_error(a, b, rtol, atol):
 
 # %% ../nbs/04_checking.ipynb #0301b1d4
 def _close(a, b, rtol, atol):
-    "True if a and b have one shape and every element passes |a - b| <= max(atol, rtol (|a| + |b|))."
+    "True if a and b have one shape and every element passes |a - b| <= max(atol, rtol (|a| + |b|)); NaN never passes."
     return a.shape == b.shape and bool((rel_error(a, b, rtol, atol) <= rtol).all())
 
+def _whole(c):
+    "(k, 'k') if the factor c > 0 is a whole number k >= 2, (k, '1/k') if 1/c is one (up to 1e-6 relative); else None."
+    for v, text in ((c, "{}"), (1 / c, "1/{}")):
+        k = round(v)
+        if k >= 2 and abs(v - k) <= 1e-6 * k: return k, text.format(k)
+    return None
+
 def _factor_name(c):
-    "A constant factor as text: 2, 1/8, or 0.37."
-    for k in range(2, 100_001):
-        if abs(c - k) <= 1e-6 * k: return str(k)
-        if abs(1 / c - k) <= 1e-6 * k: return f"1/{k}"
-    return f"{c:.3g}"
+    "A constant factor c > 0 as text: 2, 1/8, or 0.37."
+    whole = _whole(c)
+    return whole[1] if whole else f"{c:.3g}"
 
 def _size_hint(c, sizes):
-    "Which input dimension has the size of the factor c (or 1/c), if any: ' (8 = out.shape[0])'."
-    k = round(max(abs(c), 1 / abs(c)))
-    hits = [f"{name}.shape[{d}]" for name, shape in sizes for d, n in enumerate(shape) if n == k and k > 1]
-    return f" ({k} = {hits[0]})" if hits else ""
+    "Which input dimension has the size k of the factor |c| = k or 1/k, if it is one: ' (8 = out.shape[0])'; else ''."
+    whole = _whole(abs(c))
+    hits = [f"{name}.shape[{d}]" for name, shape in sizes for d, n in enumerate(shape) if whole and n == whole[0]]
+    return f" ({whole[0]} = {hits[0]})" if hits else ""
 
 # %% ../nbs/04_checking.ipynb #a1bb5144
+def _nonfinite(t):
+    "'non-finite values (NaN or Inf) in k of n entries, first at [i, j]' if tensor t has any; else None."
+    bad = ~torch.isfinite(t)
+    if not bad.any(): return None
+    return f"non-finite values (NaN or Inf) in {int(bad.sum())} of {t.numel()} entries, first at {[int(j) for j in bad.nonzero()[0]]}"
+
 def diagnose(g, ref, rtol, atol, sizes=()):
     "What is wrong with gradient `g` compared with the correct `ref`, in words; None if nothing is."
     _check_tensor("diagnose", "ref", ref); _check_tols("diagnose", rtol, atol)
@@ -73,6 +83,8 @@ def diagnose(g, ref, rtol, atol, sizes=()):
         if g.numel() > 1 and not _close(ref.sum(), torch.zeros_like(ref.sum()), *loose) and _close(g.sum(), ref.sum(), *loose):
             return f"summed over the wrong axis: {got}; the totals agree, the entries do not"
         return f"wrong shape: {got}"
+    if _nonfinite(g): return _nonfinite(g)
+    if _nonfinite(ref): return f"the reference has {_nonfinite(ref)}: there is no finite gradient to compare with"
     if _close(g, ref, rtol, atol): return None
     zero = torch.zeros_like(ref)
     if _close(g, zero, rtol, atol): return "missing: all zeros where the gradient is not"
@@ -81,13 +93,14 @@ def diagnose(g, ref, rtol, atol, sizes=()):
     if not _close(ref, zero, rtol, atol):
         c = float((g * ref).sum() / (ref * ref).sum())          # least-squares fit of g = c * ref
         if _close(g, c * ref, *loose):
+            if c == 0: return "missing: all zeros, up to rounding, where the gradient is not"
             if abs(c + 1) < 1e-6: return "wrong sign: yours = -1 × expected"
             name = _factor_name(abs(c))
             sign = "wrong sign and " if c < 0 else ""
             return f"{sign}off by a constant factor {name}: yours = {'-' if c < 0 else ''}{name} × expected{_size_hint(c, sizes)}"
         if g.ndim == 1 and g.numel() > 1 and _close(g.sum(), ref.sum(), *loose):
             return "summed over the wrong axis? the total agrees, the entries do not"
-    bad = rel_error(g, ref, rtol, atol) > rtol
+    bad = ~(rel_error(g, ref, rtol, atol) <= rtol)                # written so that a NaN counts as bad
     i = tuple(int(j) for j in bad.nonzero()[0])
     return (f"wrong values in {int(bad.sum())} of {bad.numel()} entries, first at {list(i)}: "
             f"yours {g[i].item():.4g}, expected {ref[i].item():.4g}")
@@ -141,13 +154,32 @@ def _autograd_grads(loss_fn, inputs):
     return [torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads, strict=True)]
 
 def _fd_grads(loss_fn, inputs, i, idx, h=FD_H):
-    "Central differences of loss_fn(*inputs) w.r.t. the entries `idx` of the flattened input i (float64)."
+    """Finite differences of loss_fn(*inputs) w.r.t. the entries `idx` of the flattened input i (float64), with steps h and h/10:
+    the loss at inputs, and a (4, len(idx)) tensor of the central differences at h and h/10 and the gaps at h and h/10."""
     args = [t.detach() for t in inputs]
-    x = args[i].clone(memory_format=torch.contiguous_format)
-    def f(v):                                   # the loss as a function of the chosen entries only
-        xi = x.clone(); xi.view(-1)[idx] = v
-        return _loss(loss_fn, args[:i] + [xi] + args[i + 1:])
-    return numerical_grad(f, x.view(-1)[idx], h)
+    x = args[i].clone(memory_format=torch.contiguous_format)   # contiguous, so that view(-1) reaches every entry
+    flat = x.view(-1)
+    def f(): return _loss(loss_fn, args[:i] + [x] + args[i + 1:]).item()
+    f0, fd = f(), torch.zeros(4, len(idx), dtype=torch.float64)
+    for k, j in enumerate(idx.tolist()):
+        old = flat[j].item()
+        for r, s in enumerate((h, h / 10)):
+            flat[j] = old + s; f_plus = f()
+            flat[j] = old - s; f_minus = f()
+            fd[r, k] = (f_plus - f_minus) / (2 * s)                # central difference
+            fd[2 + r, k] = (f_plus - 2 * f0 + f_minus) / s         # gap = forward - backward difference: s f'' if smooth
+        flat[j] = old
+    return f0, fd
+
+def _kinks(f0, fd, h=FD_H):
+    "Where the finite differences disagree among themselves (a kink within h, or at x): a bool per entry; autograd plays no part."
+    ctr_h, ctr_h10, gap_h, gap_h10 = fd
+    rtol, atol = FD_TOL
+    rounding = 8 * torch.finfo(torch.float64).eps * abs(f0) / (h / 10)     # of a difference at step h/10
+    tol = (rtol * (ctr_h.abs() + ctr_h10.abs())).clamp_min(max(atol, rounding))
+    steps_disagree = ~((ctr_h - ctr_h10).abs() <= tol)                     # a kink between h/10 and h away
+    slope_jumps = ~(gap_h10.abs() <= torch.maximum(gap_h.abs() / 3, tol))  # smooth: the gap shrinks 10x with the step
+    return steps_disagree | slope_jumps
 
 # %% ../nbs/04_checking.ipynb #fd50213e
 @dataclass
@@ -190,17 +222,58 @@ def _used_transposed(loss_fn, inputs, names, i, g, tol):
                 return f"transposed: yours is the gradient for {names[j]}.t() in place of {names[j]}: a missing .t() on {names[j]}?"
     return None
 
+def _position(j, shape):
+    "The index [i0, i1, ...] of entry j of a flattened tensor of `shape`."
+    pos = []
+    for n in reversed(shape): pos.insert(0, j % n); j //= n
+    return pos
+
 def _row(name, shape, reference, g, ref, rtol, atol, note=""):
-    "Compare g with ref (same shape and dtype) into a Row."
-    err = (g - ref).abs()
+    "Compare g with ref (same shape and dtype) into a Row; NaN or Inf fails, and comparing no entry is skipped (ok None), never ok."
+    nan, inf = float("nan"), float("inf")
+    if g.numel() == 0: return Row(name, shape, reference, nan, nan, rtol, None, note)
     rel = rel_error(g, ref, rtol, atol)
-    return Row(name, shape, reference, err.max().item(), rel.max().item(), rtol, bool((rel <= rtol).all()), note)
+    err = (g - ref).abs()
+    return Row(name, shape, reference, err.nan_to_num(inf).max().item(), rel.nan_to_num(inf).max().item(), rtol,
+               bool((rel <= rtol).all()), note)
+
+def _fd_rows(loss_fn, inputs, i, g, ag, fd_max, gen, ag_row):
+    """The central-difference Row of input i, the central differences in its shape (None if sampled; kinks filled from g),
+    and, if autograd disagrees with them away from the kinks, the text that says so (it also fails `ag_row`)."""
+    x, name, shape, nan = inputs[i], ag_row.name, ag_row.shape, float("nan")
+    usable = g is not None and g.shape == x.shape and g.dtype == x.dtype
+    n = x.numel()
+    idx = torch.arange(n) if n <= fd_max else torch.randperm(n, generator=gen)[:fd_max].sort().values
+    f0, fd = _fd_grads(loss_fn, inputs, i, idx)
+    ctr, kink = fd[0], _kinks(f0, fd)
+    notes = [f"{fd_max} random entries of {n}"] if n > fd_max else []
+    if kink.all(): notes.append(f"nothing compared: all {len(idx)} entries are within h of a kink")
+    elif kink.any(): notes.append(f"{int(kink.sum())} entries skipped: the finite differences disagree among themselves there, a kink within h")
+    if usable and _nonfinite(g): notes.append(_nonfinite(g))
+    ag_wrong = None
+    if ag is not None:
+        off = ~kink & ~(rel_error(ag.reshape(-1)[idx], ctr, *FD_TOL) <= FD_TOL[0])
+        if off.any():
+            ag_wrong = (f"autograd disagrees with central differences in {int(off.sum())} of {int((~kink).sum())} entries, "
+                        f"first at {_position(int(idx[off][0]), x.shape)}: is loss_fn's own backward wrong?")
+            ag_row.ok, ag_row.note = False, "; ".join(filter(None, [ag_row.note, ag_wrong]))
+    if usable: row = _row(name, shape, "central diff", g.reshape(-1)[idx][~kink], ctr[~kink], *FD_TOL, "; ".join(notes))
+    else: row = Row(name, shape, "central diff", nan, nan, FD_TOL[0], False, "; ".join(notes))
+    full = None
+    if n <= fd_max:
+        full = ctr.clone()
+        if usable: full[kink] = g.reshape(-1)[kink]            # no verdict within h of a kink
+        full = full.view(x.shape)
+    return row, full, ag_wrong
 
 def check_grads(loss_fn, inputs, grads, fd_max=1000):
     "Compare the hand-computed `grads` of the scalar `loss_fn(*inputs)` with autograd and central differences; a `GradReport`."
     _check_args(loss_fn, inputs, grads)
     names = _names(loss_fn, len(inputs))
     sizes = [(n, tuple(t.shape)) for n, t in zip(names, inputs, strict=True)]
+    loss = _loss(loss_fn, [t.detach() for t in inputs])
+    if not torch.isfinite(loss):
+        raise ValueError(f"check_grads: loss_fn(*inputs) is {loss.item()}, not a finite number: there is no gradient to check")
     ag = _autograd_grads(loss_fn, inputs)
     gen = torch.Generator().manual_seed(0)
     rows, diagnoses = [], {}
@@ -208,31 +281,25 @@ def check_grads(loss_fn, inputs, grads, fd_max=1000):
         shape, nan = _shape(x), float("nan")
         usable = g is not None and g.shape == x.shape and g.dtype == x.dtype
         rtol, atol = TOLERANCES[x.dtype]
-        if ag is None: rows.append(Row(name, shape, "autograd", nan, nan, rtol, None, "loss_fn is not differentiable by autograd"))
-        elif usable: rows.append(_row(name, shape, "autograd", g, ag[i], rtol, atol))
-        else: rows.append(Row(name, shape, "autograd", nan, nan, rtol, False))
-        fd_full = None
+        if ag is None: ag_row = Row(name, shape, "autograd", nan, nan, rtol, None, "loss_fn is not differentiable by autograd")
+        elif usable: ag_row = _row(name, shape, "autograd", g, ag[i], rtol, atol, _nonfinite(g) or "")
+        else: ag_row = Row(name, shape, "autograd", nan, nan, rtol, False)
+        fd_full, ag_wrong = None, None
         if x.dtype != torch.float64:
-            rows.append(Row(name, shape, "central diff", nan, nan, FD_TOL[0], None, f"{x.dtype}; central differences need float64"))
+            fd_row = Row(name, shape, "central diff", nan, nan, FD_TOL[0], None, f"{x.dtype}; central differences need float64")
         else:
-            n = x.numel()
-            idx = torch.arange(n) if n <= fd_max else torch.randperm(n, generator=gen)[:fd_max].sort().values
-            fd = _fd_grads(loss_fn, inputs, i, idx)
-            note = "" if n <= fd_max else f"{fd_max} random entries of {n}"
-            if n <= fd_max: fd_full = fd.view(x.shape)
-            trusted = torch.ones(len(idx), dtype=torch.bool)
-            if ag is not None:                 # where autograd and FD disagree, FD is unreliable (a kink within h)
-                trusted = rel_error(ag[i].reshape(-1)[idx], fd, *FD_TOL) <= FD_TOL[0]
-                if not trusted.all():
-                    note = f"{int((~trusted).sum())} entries skipped: autograd and central diff disagree there, a kink within h?"
-            if usable: rows.append(_row(name, shape, "central diff", g.reshape(-1)[idx][trusted], fd[trusted], *FD_TOL, note))
-            else: rows.append(Row(name, shape, "central diff", nan, nan, FD_TOL[0], False))
-        ref, tol = (ag[i], (rtol, atol)) if ag is not None else (fd_full, FD_TOL)
-        if ref is None: diagnoses[name] = None if all(r.ok is not False for r in rows if r.name == name) else "wrong (autograd unavailable and too many entries for a full finite-difference comparison)"
-        else: diagnoses[name] = diagnose(g, ref, *tol, sizes)
-        if ag is not None and (diagnoses[name] or "").startswith("wrong values"):
-            diagnoses[name] = _used_transposed(loss_fn, inputs, names, i, g, (rtol, atol)) or diagnoses[name]
+            fd_row, fd_full, ag_wrong = _fd_rows(loss_fn, inputs, i, g, None if ag is None else ag[i], fd_max, gen, ag_row)
+        rows += [ag_row, fd_row]
+        if ag is not None and not ag_wrong:                   # autograd is the reference: every entry, the input's dtype
+            diagnoses[name] = diagnose(g, ag[i], rtol, atol, sizes)
+            if (diagnoses[name] or "").startswith("wrong values"):
+                diagnoses[name] = _used_transposed(loss_fn, inputs, names, i, g, (rtol, atol)) or diagnoses[name]
+        elif fd_full is not None: diagnoses[name] = diagnose(g, fd_full, *FD_TOL, sizes)
+        else: diagnoses[name] = None if fd_row.ok is not False else "wrong against central differences (too many entries to compare them all: raise fd_max to name the mistake)"
+        if ag_wrong:
+            diagnoses[name] = ag_wrong + (f" Against central differences: {diagnoses[name]}" if diagnoses[name] else " Yours agrees with central differences.")
     if all(r.ok is None for r in rows):
-        raise ValueError("check_grads: nothing to compare with: loss_fn is not differentiable by autograd "
-                         "and no input is float64 (central differences need float64)")
+        why = ("no input is float64 (central differences need float64)" if all(x.dtype != torch.float64 for x in inputs)
+               else "central differences compared no entry (every one is within h of a kink)")
+        raise ValueError(f"check_grads: nothing to compare with: loss_fn is not differentiable by autograd and {why}")
     return GradReport(rows, diagnoses)

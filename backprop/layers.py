@@ -34,8 +34,9 @@ class Module:
         if not self.saved:
             raise RuntimeError(f"{type(self).__name__}.backward() was called before the layer was called (or more times "
                                f"than it was called): there is no saved forward call to differentiate; call the layer first")
-        args, out = self.saved.pop()                  # the latest call: backward runs in reverse order
+        args, out = self.saved[-1]                    # the latest call: backward runs in reverse order
         self.bwd(out, *args)
+        self.saved.pop()                              # only now: a backward that raised keeps its call, to run again
     def forward(self, *args): raise NotImplementedError(f"{type(self).__name__} must define forward(*args)")
     def bwd(self, out, *args): raise NotImplementedError(f"{type(self).__name__} must define bwd(out, *args)")
 
@@ -102,6 +103,9 @@ class Model:
     def backward(self):
         if self.x is None:
             raise RuntimeError("Model.backward() was called before the model was called: run loss = model(x, targ) first")
+        if not all(m.saved for m in [*self.layers, self.loss]):
+            raise RuntimeError("Model.backward(): backward() already ran for this forward pass; call the model again "
+                               "(loss = model(x, targ)) before the next backward()")
         for t in [self.x, *self.params]: t.g = None              # .g accumulates: start this pass from zero
         self.loss.backward()
         for l in reversed(self.layers): l.backward()

@@ -46,8 +46,8 @@ def _check_sgd_args(params, lr):
         _check_tensor("sgd_step", f"parameter {i}", p)
         g = getattr(p, "g", None)
         if g is None:
-            raise RuntimeError(f"sgd_step: parameter {i} has no .g; run the backward pass "
-                               f"(e.g. forward_and_backward) before the step")
+            raise RuntimeError(f"sgd_step: parameter {i} has no .g; run the backward pass (e.g. forward_and_backward) "
+                               f"before the step. In fit, fwd_bwd must set .g on every parameter: fit clears them before each call")
         _check_tensor("sgd_step", f"parameter {i}.g", g)
         if g.shape != p.shape:
             raise ValueError(f"sgd_step: parameter {i} has shape {_shape(p)} but its .g has shape {_shape(g)}")
@@ -78,18 +78,27 @@ def random_shift(xb, max_shift, generator=None):
 
 # %% ../nbs/05_training.ipynb #b01d6525
 def _check_data(data):
-    "Raise a clear error unless `data` is (x_train, y_train, x_valid, y_valid) of matching lengths, without NaN."
+    "Raise a clear error unless `data` is (x_train, y_train, x_valid, y_valid): x of one width and dtype, 1-D y of one dtype, matching lengths, all finite."
     if not isinstance(data, (tuple, list)) or len(data) != 4:
         raise ValueError("fit: data must be (x_train, y_train, x_valid, y_valid), as train_valid_split returns")
     for name, xs, ys in (("train", *data[:2]), ("valid", *data[2:])):
         _check_tensor("fit", f"x_{name}", xs, 2)
+        if not isinstance(ys, torch.Tensor):
+            raise TypeError(f"fit: y_{name} must be a torch.Tensor, got {type(ys).__name__}")
         if len(xs) == 0:
             raise ValueError(f"fit: x_{name} is empty")
         if len(xs) != len(ys):
             raise ValueError(f"fit: x_{name} has {len(xs)} rows but y_{name} has {len(ys)}")
-        n_nan = int(torch.isnan(xs).sum())
-        if n_nan:
-            raise ValueError(f"fit: x_{name} contains {n_nan} NaN value(s); clean or impute the data before training")
+        if ys.ndim != 1:
+            raise ValueError(f"fit: y_{name} must have 1 dimension (one target per row), got shape {_shape(ys)}")
+    x_train, y_train, x_valid, y_valid = data
+    if x_valid.shape[1] != x_train.shape[1]:
+        raise ValueError(f"fit: x_train has {x_train.shape[1]} features per row but x_valid has {x_valid.shape[1]}")
+    _check_same_dtype("fit", x_train=x_train, x_valid=x_valid); _check_same_dtype("fit", y_train=y_train, y_valid=y_valid)
+    for name, t in zip(("x_train", "y_train", "x_valid", "y_valid"), data):
+        n_bad = int((~torch.isfinite(t)).sum())
+        if n_bad:
+            raise ValueError(f"fit: {name} contains {n_bad} NaN or infinite value(s); clean or impute the data before training")
 
 def _can_redraw():
     "True in a notebook or a terminal, where a progress bar redraws in place; False when output goes to a file or a log."
@@ -105,6 +114,8 @@ def fit(params, data, fwd_bwd=forward_and_backward, evaluate=evaluate_regression
         bs=64, decay=False, max_shift=0, seed=0, verbose=True):
     """Train `params` in place by minibatch SGD on `data` = (x_train, y_train, x_valid, y_valid).
     Return the history: {'step_loss': every batch loss, 'epoch': one dict of losses and accuracy per epoch}."""
+    if not isinstance(params, (list, tuple)) or not all(isinstance(p, torch.Tensor) for p in params):
+        raise TypeError(f"fit: params must be a list or tuple of tensors, as init_params returns, got {type(params).__name__}")
     _check_data(data); _check_lr("fit", lr)
     _check_count("fit", "epochs", epochs); _check_count("fit", "bs", bs)
     _check_count("fit", "max_shift", max_shift, least=0)
@@ -122,6 +133,7 @@ def fit(params, data, fwd_bwd=forward_and_backward, evaluate=evaluate_regression
         for xb, yb in (progress_bar(batches, total=math.ceil(len(x_train) / bs), parent=mb) if bar else batches):
             if max_shift: xb = random_shift(xb, max_shift, gen)
             k = len(hist["step_loss"])
+            for p in params: p.g = None                    # fwd_bwd sets every .g afresh: none is left from the last step
             loss = fwd_bwd(xb, yb, *params)
             sgd_step(params, lr * (1 - k / n_steps) if decay else lr)
             hist["step_loss"].append(loss.item())

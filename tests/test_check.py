@@ -231,3 +231,123 @@ def test_check_grads_leaves_inputs_and_grads_untouched():
     check_grads(loss, inputs, grads)
     for a, b in zip(inputs + grads, before, strict=True):
         assert torch.equal(a, b) and not a.requires_grad
+
+
+# ---- central differences are an independent reference (they also check autograd) -----------------
+
+class SlippedLin(torch.autograd.Function):
+    "lin with a wrong backward: dJ/dX = dJ/dZ @ w (no .t()), and, if `extra`, 1 added to dJ/dX[0, 0]."
+    extra = 0.0
+    @staticmethod
+    def forward(ctx, inp, w, b):
+        ctx.save_for_backward(inp, w)
+        return lin(inp, w, b)
+    @classmethod
+    def backward(cls, ctx, g):
+        inp, w = ctx.saved_tensors
+        gi = (g @ w.t()).clone() if cls.extra else g @ w
+        gi[0, 0] += cls.extra
+        return gi, inp.t() @ g, g.sum(0)
+
+
+class OneEntryOff(SlippedLin):
+    extra = 1.0
+
+
+def slipped_case(fn):
+    gen = torch.Generator().manual_seed(3)
+    inp, w, b, G = (torch.randn(*s, generator=gen, **f64) for s in [(4, 3), (3, 3), (3,), (4, 3)])
+    def loss(inp, w, b): return (fn.apply(inp, w, b) * G).sum()
+    with torch.enable_grad():
+        leaves = [t.clone().requires_grad_() for t in (inp, w, b)]
+        grads = torch.autograd.grad(loss(*leaves), leaves)        # the wrong backward's gradients
+    return loss, [inp, w, b], list(grads), G
+
+
+@pytest.mark.parametrize("fn,wrong", [(SlippedLin, 12), (OneEntryOff, 1)])
+def test_a_function_with_a_wrong_backward_is_caught_by_central_differences(fn, wrong):
+    # before: the entries where autograd and central differences disagreed were skipped as kinks, so a
+    # gradient that repeats the wrong backward passed (or, with every entry skipped, check_grads crashed)
+    loss, inputs, grads, _ = slipped_case(fn)
+    report = check_grads(loss, inputs, grads)                      # ours = autograd = the same wrong formula
+    assert not report.ok
+    inp_ag, inp_fd = report.rows[0], report.rows[1]
+    assert inp_ag.ok is False and f"autograd disagrees with central differences in {wrong} of 12 entries" in inp_ag.note
+    assert inp_fd.ok is False
+    assert report.diagnoses["inp"].startswith("autograd disagrees with central differences")
+    assert "is loss_fn's own backward wrong?" in report.diagnoses["inp"] and "is loss_fn's own backward wrong?" in str(report)
+    assert all(r.ok for r in report.rows[2:]) and report.diagnoses["w"] is None and report.diagnoses["b"] is None
+
+
+def test_a_right_gradient_against_a_wrong_backward_fails_and_says_yours_agrees():
+    loss, inputs, grads, G = slipped_case(SlippedLin)
+    grads[0] = G @ inputs[1].t()                                   # the right dJ/dX
+    report = check_grads(loss, inputs, grads)
+    assert not report.ok and report.rows[1].ok is True
+    assert report.diagnoses["inp"].endswith("Yours agrees with central differences.")
+
+
+def test_kinks_are_found_by_the_finite_differences_alone_without_autograd():
+    # a loss autograd cannot differentiate: before, no entry was skipped, and the exact zero failed (1/2 vs 0)
+    z = torch.tensor([[-1.0, 0.0, 3e-7, 2.0]], **f64)
+    def loss(z): return torch.tensor(float(relu(z.detach()).sum()), **f64)
+    report = check_grads(loss, [z], [(z > 0).to(z.dtype)])
+    assert report.ok and report.rows[0].ok is None
+    assert report.rows[1].ok is True and report.rows[1].note.startswith("2 entries skipped")
+
+
+def test_an_input_with_every_entry_at_a_kink_is_not_passed_vacuously():
+    # before: err.max() of an empty tensor raised RuntimeError
+    z, G = torch.zeros(1, 3, **f64), torch.ones(1, 3, **f64)
+    a = relu(z); a.g = G
+    relu_grad(z, a)
+    report = check_grads(lambda z: (relu(z) * G).sum(), [z], [z.g])
+    fd = report.rows[1]
+    assert fd.ok is None and fd.ok is not True and "nothing compared: all 3 entries are within h of a kink" in fd.note
+    assert "skipped (nothing compared" in str(report)
+    assert report.rows[0].ok is True                               # autograd still compared every entry
+    with pytest.raises(ValueError, match="central differences compared no entry"):
+        check_grads(lambda z: torch.tensor(float(relu(z.detach()).sum()), **f64), [z], [z.g])
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_non_finite_gradient_is_named_not_a_crash(value):
+    # before: IndexError in diagnose, since rel > rtol is False for NaN and the mask of wrong entries was empty
+    ref = torch.randn(4, 3, **f64)
+    g = ref.clone(); g[1, 2] = value
+    assert diagnose(g, ref, *TOLERANCES[torch.float64]) == "non-finite values (NaN or Inf) in 1 of 12 entries, first at [1, 2]"
+    def one_entry(g, G, ins):
+        g = g.clone(); g[0, 1] = value
+        return g
+    check_one_wrong(one_entry, "w", "non-finite values (NaN or Inf) in 1 of 15 entries, first at [0, 1]")
+    loss, inputs, grads, _ = lin_case()
+    grads[1] = one_entry(grads[1], None, None)
+    report = check_grads(loss, inputs, grads)
+    assert [r.ok for r in report.rows[2:4]] == [False, False]           # w vs autograd, w vs central differences
+    assert all("non-finite values" in r.note for r in report.rows[2:4])
+
+
+def test_a_non_finite_reference_is_named():
+    ref = torch.randn(3, **f64); ref[2] = float("nan")
+    assert diagnose(torch.zeros(3, **f64), ref, *TOLERANCES[torch.float64]).startswith("the reference has non-finite values")
+
+
+def test_a_non_finite_loss_is_refused():
+    with pytest.raises(ValueError, match=r"loss_fn\(\*inputs\) is nan, not a finite number"):
+        check_grads(lambda x: x.sum() * float("nan"), [torch.ones(3, **f64)], [torch.ones(3, **f64)])
+
+
+@pytest.mark.parametrize("factor,hint", [(2.6, None), (3.0, "(3 = w.shape[1])"), (1 / 3, "(3 = w.shape[1])"),
+                                         (0.7, None), (1 / 2.6, None), (4.0001, None)])
+def test_a_size_is_named_only_for_a_whole_factor_or_its_inverse(factor, hint):
+    # before: any factor was rounded, so 2.6 was reported with "(3 = w.shape[1])"
+    ref = torch.randn(4, 3, **f64)
+    text = diagnose(factor * ref, ref, *TOLERANCES[torch.float64], [("w", (4, 3)), ("x", (1, 1))])
+    assert text.startswith("off by a constant factor")
+    assert (hint in text) if hint else not text.endswith(")"), text
+
+
+def test_a_fitted_factor_of_zero_is_missing_not_a_division_by_zero():
+    # before: ZeroDivisionError in _factor_name for c == 0 (g orthogonal to ref and near zero)
+    ref, g = torch.tensor([1.0, 0.0], **f64), torch.tensor([0.0, 5e-12], **f64)
+    assert diagnose(g, ref, *TOLERANCES[torch.float64]).startswith("missing: all zeros, up to rounding")

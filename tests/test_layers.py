@@ -160,8 +160,31 @@ def test_model_backward_before_call_and_twice_after_one_call():
         model.backward()
     model(x, targ)
     model.backward()
-    with pytest.raises(RuntimeError, match="Mse.backward.*more times than it was called"):
+    first = [t.g.clone() for t in (x, *params)]
+    # before: the second backward() set every .g to None, then failed in Mse.backward with a message about the layer
+    with pytest.raises(RuntimeError, match=r"Model.backward\(\): backward\(\) already ran for this forward pass; call the model again"):
         model.backward()
+    for t, g in zip((x, *params), first, strict=True):       # the first pass's gradients are left as they were
+        assert t.g is not None and torch.equal(t.g, g)
+    model(x, targ)
+    model.backward()                                      # a new call: backward() runs again
+    for t, g in zip((x, *params), first, strict=True):
+        assert_close(t.g, g, **TOL)
+
+
+def test_a_layer_backward_that_failed_keeps_its_call_and_can_run_again():
+    # before: the saved call was popped before bwd ran, so the retry said "called before the layer was called"
+    x, _, (w1, b1, _, _) = problem(4, 3, 2)
+    layer = Lin(w1, b1)
+    out = layer(x)
+    with pytest.raises(RuntimeError, match="Lin.backward: out.g is not set"):
+        layer.backward()
+    assert len(layer.saved) == 1
+    out.g = torch.ones_like(out)
+    layer.backward()
+    assert len(layer.saved) == 0
+    assert_close(w1.g, x.t() @ out.g, **TOL)
+    assert_close(b1.g, out.g.sum(0), **TOL)
 
 
 def test_layer_backward_before_the_next_layer_set_out_g_names_the_call_order():

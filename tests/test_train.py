@@ -183,7 +183,7 @@ def test_fit_bad_data():
     args = (classifier_forward_and_backward, evaluate_classifier)
     params = init_params(784, 8, 10, generator=gen())
     bad = x_train.clone(); bad[3, 7] = float("nan"); bad[5, 0] = float("nan")
-    with pytest.raises(ValueError, match=r"x_train contains 2 NaN value\(s\)"):
+    with pytest.raises(ValueError, match=r"x_train contains 2 NaN or infinite value\(s\)"):
         fit(params, (bad, y_train, x_valid, y_valid), *args, verbose=False)
     with pytest.raises(ValueError, match="x_valid is empty"):
         fit(params, (x_train, y_train, x_valid[:0], y_valid[:0]), *args, verbose=False)
@@ -195,6 +195,72 @@ def test_fit_bad_data():
         fit(params, (x_train.long(), y_train, x_valid, y_valid), *args, verbose=False)
     with pytest.raises(ValueError, match=r"labels must be in \[0, 9\] for 10 classes, got labels from 10 to 10"):
         fit(params, (x_train, torch.full_like(y_train, 10), x_valid, y_valid), *args, verbose=False)
+
+
+def counting(fwd_bwd):
+    "fwd_bwd that counts its calls in .calls."
+    def run(xb, yb, *params):
+        run.calls += 1
+        return fwd_bwd(xb, yb, *params)
+    run.calls = 0
+    return run
+
+
+def regression_data(n=64, n_in=20, n_valid=16):
+    g = gen(3)
+    return (torch.randn(n, n_in, generator=g), torch.randint(0, 10, (n,), generator=g).float(),
+            torch.randn(n_valid, n_in, generator=g), torch.randint(0, 10, (n_valid,), generator=g).float())
+
+
+def spoil(t, value, where=(0,)):
+    t = t.clone(); t[where] = value
+    return t
+
+
+@pytest.mark.parametrize("change,error,match", [
+    # before: only x was checked for NaN; NaN or Inf elsewhere trained on to a nan loss, and an x_valid that does not
+    # fit the model, or a y of the wrong shape, raised only after a whole epoch of steps, with the params already moved
+    (lambda d: (d[0], spoil(d[1], float("nan")), *d[2:]), ValueError, r"fit: y_train contains 1 NaN or infinite value\(s\)"),
+    (lambda d: (spoil(d[0], float("inf"), (0, 0)), *d[1:]), ValueError, r"fit: x_train contains 1 NaN or infinite value\(s\)"),
+    (lambda d: (*d[:2], spoil(d[2], -float("inf"), (1, 2)), d[3]), ValueError, r"fit: x_valid contains 1 NaN or infinite"),
+    (lambda d: (*d[:3], spoil(d[3], float("nan"))), ValueError, r"fit: y_valid contains 1 NaN or infinite"),
+    (lambda d: (*d[:2], d[2][:, :19], d[3]), ValueError, "fit: x_train has 20 features per row but x_valid has 19"),
+    (lambda d: (*d[:2], d[2].double(), d[3]), TypeError, "fit: all tensors must have the same dtype, got x_train: torch.float32, x_valid: torch.float64"),
+    (lambda d: (*d[:3], d[3].double()), TypeError, "fit: all tensors must have the same dtype, got y_train: torch.float32, y_valid: torch.float64"),
+    (lambda d: (*d[:3], d[3][:, None]), ValueError, r"fit: y_valid must have 1 dimension \(one target per row\), got shape \(16, 1\)"),
+    (lambda d: (d[0], d[1][:, None], *d[2:]), ValueError, r"fit: y_train must have 1 dimension \(one target per row\), got shape \(64, 1\)"),
+    (lambda d: (d[0], d[1].tolist(), *d[2:]), TypeError, "fit: y_train must be a torch.Tensor, got list"),
+], ids=["nan y_train", "inf x_train", "inf x_valid", "nan y_valid", "x_valid 19 features", "x_valid float64",
+        "y_valid float64", "y_valid (N, 1)", "y_train (N, 1)", "y_train a list"])
+def test_fit_checks_all_four_tensors_before_any_step(change, error, match):
+    from backprop.grads import forward_and_backward
+    params = init_params(20, 8, generator=gen())
+    before = [p.clone() for p in params]
+    fwd_bwd = counting(forward_and_backward)
+    with pytest.raises(error, match=match):
+        fit(params, change(regression_data()), fwd_bwd, epochs=1, verbose=False)
+    assert fwd_bwd.calls == 0
+    assert all(torch.equal(p, b) for p, b in zip(params, before, strict=True))
+
+
+def test_fit_params_must_be_tensors():
+    with pytest.raises(TypeError, match="fit: params must be a list or tuple of tensors, as init_params returns, got dict"):
+        fit({"w1": torch.ones(2)}, regression_data(), verbose=False)
+
+
+def test_fit_clears_every_gradient_so_a_forgotten_one_is_an_error_not_a_stale_step():
+    # before: a fwd_bwd that stopped setting b2.g after the first step trained on, reusing b2.g of step 1
+    from backprop.grads import forward_and_backward
+    def forgets_b2(xb, yb, *params):
+        forgets_b2.calls += 1
+        b2_g = params[3].g
+        loss = forward_and_backward(xb, yb, *params)
+        if forgets_b2.calls > 1: params[3].g = b2_g           # what b2.g was before this call: None, since fit cleared it
+        return loss
+    forgets_b2.calls = 0
+    with pytest.raises(RuntimeError, match=r"sgd_step: parameter 3 has no .g; run the backward pass .* fit clears them before each call"):
+        fit(init_params(20, 8, generator=gen()), regression_data(), forgets_b2, epochs=1, bs=16, verbose=False)
+    assert forgets_b2.calls == 2
 
 
 @pytest.mark.parametrize("setting,match", [(dict(bs=0), "fit: bs must be a positive int, got 0"),

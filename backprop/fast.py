@@ -31,6 +31,11 @@ def _layers(fn, params):
     "Pair (w1, b1, w2, b2, ...) into [(w1, b1), (w2, b2), ...], checking that they come in pairs."
     if len(params) < 2 or len(params) % 2:
         raise ValueError(f"{fn}: expected weights and biases in pairs (w1, b1, w2, b2, ...), got {len(params)} tensor(s)")
+    for k, p in enumerate(params):
+        first = next(j for j, q in enumerate(params) if q is p)
+        if first < k:
+            raise ValueError(f"{fn}: parameter {k + 1} is the same tensor as parameter {first + 1}; tied parameters are not "
+                             f"supported (each layer sets its own .g): use autograd, or chapter 3's layers, which add")
     return list(zip(params[0::2], params[1::2]))
 
 def _check_mlp(fn, inp, targ, layers):
@@ -58,7 +63,10 @@ def _block_rows(inp, block_rows):
 def _input_grad_buffer(inp, targ, params, input_grad):
     "Where inp.g goes: nowhere (`False`), a new tensor (`True`), or the tensor given, once checked that it fits."
     fn = "fast_forward_and_backward"
-    if isinstance(input_grad, bool): return torch.empty_like(inp) if input_grad else None
+    if isinstance(input_grad, bool):
+        if not input_grad: return None
+        inp.g = None                                          # the last step's inp.g: ours to free before the new one
+        return torch.empty_like(inp, memory_format=torch.contiguous_format)
     if not isinstance(input_grad, torch.Tensor):
         raise TypeError(f"{fn}: input_grad must be False, True, or a tensor of inp's shape to write inp.g into, "
                         f"got {type(input_grad).__name__}")
@@ -71,7 +79,7 @@ def _input_grad_buffer(inp, targ, params, input_grad):
         raise ValueError(f"{fn}: the input_grad buffer must be on inp's device {inp.device}, got {buf.device}")
     if not buf.is_contiguous():
         raise ValueError(f"{fn}: the input_grad buffer must be contiguous (its rows are written block by block), "
-                         f"got strides {buf.stride()}; use torch.empty_like(inp)")
+                         f"got strides {buf.stride()}; use torch.empty_like(inp, memory_format=torch.contiguous_format)")
     if buf.requires_grad:
         raise ValueError(f"{fn}: the input_grad buffer must not require grad: it is written in place")
     start, end = _memory_range(buf)
@@ -79,7 +87,7 @@ def _input_grad_buffer(inp, targ, params, input_grad):
         t_start, t_end = _memory_range(t)
         if start < t_end and t_start < end:
             raise ValueError(f"{fn}: the input_grad buffer overlaps {name} in memory, which it would overwrite; "
-                             f"use torch.empty_like(inp)")
+                             f"use torch.empty_like(inp, memory_format=torch.contiguous_format)")
     return buf
 
 def _memory_range(t):
@@ -118,14 +126,20 @@ def fast_forward_and_backward(inp, targ, *params, input_grad=False, block_rows=N
     n, rows = len(inp), _block_rows(inp, block_rows)
     inp_g = _input_grad_buffer(inp, targ, params, input_grad)
     sse = 0.
-    for start in range(0, n, rows):
-        end = start + rows
-        sse = sse + _forward_backward_block(inp[start:end], targ[start:end], layers, n, first=start == 0,
-                                            inp_g=None if inp_g is None else inp_g[start:end])
+    with torch.no_grad():                                   # we are the backward pass: no graph for autograd to record
+        for start in range(0, n, rows):
+            end = start + rows
+            sse = sse + _forward_backward_block(inp[start:end], targ[start:end], layers, n, first=start == 0,
+                                                inp_g=None if inp_g is None else inp_g[start:end])
     loss = sse / n
     if inp_g is not None: inp.g = inp_g
-    if not torch.isfinite(loss):                            # one number: NaN or inf in inp, targ or a parameter ends up here
+    if not torch.isfinite(loss):                            # NaN or inf in inp, targ or a parameter ends up here ...
         raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}; inp, targ or a parameter contains NaN or "
                          f"infinite values (or the forward pass overflowed), so the .g just set are not usable")
+    small = [t for w, b in layers for t in (w, b, w.g, b.g)]  # ... or here: a -inf that a ReLU clamps to 0 (-inf * 0 = NaN)
+    if not torch.stack([t.isfinite().all() for t in small]).all():
+        raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}, but a parameter or its gradient contains NaN "
+                         f"or infinite values (inp or a parameter does: a -inf that a ReLU clamps to 0 leaves the loss "
+                         f"finite), so the .g just set are not usable")
     return loss
 

@@ -145,13 +145,15 @@ def make_data(n, sizes, device, seed=0):
 
 
 def prepare(name, inp, targ, params):
-    "One step of variant `name` as a function of nothing, and the tensors that get gradients (copies for autograd)."
+    """One step of variant `name` as a function of nothing, and the tensors that get gradients. Every variant gets
+    copies of its own, so that none finds the data in the cache because the variant before it just read them."""
     step, input_grad, uses_autograd, _ = VARIANTS[name]
+    inp, targ, params = inp.clone(), targ.clone(), [p.clone() for p in params]
     if uses_autograd:
-        inp = inp.clone().requires_grad_(input_grad)
-        params = [p.clone().requires_grad_() for p in params]
+        inp.requires_grad_(input_grad)
+        for p in params: p.requires_grad_()
     if step is fast_into_buffer:                       # its buffer is made here, once, like the data
-        inp, buffer = inp.clone(), torch.empty_like(inp)    # its own inp, whose .g is the buffer
+        buffer = torch.empty_like(inp)
         return (lambda: step(inp, targ, params, buffer)), [inp, *params]
     return (lambda: step(inp, targ, params)), [inp, *params]
 

@@ -347,3 +347,49 @@ def test_matmul_flops_takes_numpy_ints_and_gives_python_ints():
     fwd, bwd = matmul_flops(np.int64(4), [np.int32(3), 2, 1])
     assert (fwd, bwd) == matmul_flops(4, [3, 2, 1]) == (2 * 4 * (3 * 2 + 2 * 1), 2 * 4 * (3 * 2 + 2 * 1) + 2 * 4 * 2 * 1)
     assert type(fwd) is int and type(bwd) is int
+
+
+def test_minus_inf_that_a_relu_clamps_is_an_error_not_nan_gradients():
+    # the loss stays finite (the ReLU turns -inf into 0) but -inf * 0 = NaN reaches w1.g or inp.g
+    inp, targ, params = problem(6, (4, 3, 1), seed=21)
+    w1, b1, w2, b2 = params
+    w1[1] = w1[1].abs() + 0.1; inp[:, 1] = inp[:, 1].abs() + 0.1   # input 1 and its weights > 0: a -inf there makes
+    bad_inp = inp.clone(); bad_inp[2, 1] = float("-inf")               # -inf pre-activations, which the ReLU clamps to 0
+    bad_w1 = w1.clone(); bad_w1[1, 0] = float("-inf")
+    for args in ((bad_inp, targ, w1, b1, w2, b2), (inp, targ, bad_w1, b1, w2, b2)):
+        assert torch.isfinite(mlp_loss(*args))                      # the loss is finite ...
+    for args in ((bad_inp, targ, w1, b1, w2, b2), (inp, targ, bad_w1, b1, w2, b2)):
+        with pytest.raises(ValueError, match=r"the loss is [0-9.]+, but a parameter or its gradient contains NaN or infinite"):
+            fast_forward_and_backward(*args, input_grad=True)
+
+
+def test_tensors_that_require_grad_get_the_same_gradients_and_no_graph():
+    inp, targ, params = problem(9, (5, 4, 3, 1), seed=22)
+    leaves = [t.clone().requires_grad_() for t in (inp, *params)]
+    mlp_loss(leaves[0], targ, *leaves[1:]).backward()
+    mine = [t.clone().requires_grad_() for t in (inp, *params)]
+    loss = fast_forward_and_backward(mine[0], targ, *mine[1:], input_grad=True, block_rows=4)
+    assert loss.grad_fn is None and all(t.g.grad_fn is None and not t.g.requires_grad for t in mine)
+    for t, leaf in zip(mine, leaves, strict=True): assert_close(t.g, leaf.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_tied_parameters_are_refused():
+    w = torch.randn(3, 3, **f64)
+    with pytest.raises(ValueError, match=r"parameter 3 is the same tensor as parameter 1; tied parameters are not supported"):
+        fast_forward_and_backward(torch.randn(5, 3, **f64), torch.randn(5, **f64), w, torch.zeros(3, **f64), w,
+                                  torch.zeros(3, **f64), torch.randn(3, 1, **f64), torch.zeros(1, **f64))
+
+
+def test_a_transposed_input_gets_a_contiguous_inp_g_that_can_be_reused():
+    _, targ, params = problem(6, (4, 3, 1), seed=23)
+    inp = torch.randn(4, 6, **f64).t()                          # (6, 4), column-major
+    fast_forward_and_backward(inp, targ, *params, input_grad=True)
+    first = inp.g
+    assert first.is_contiguous()
+    kept = first.clone()
+    fast_forward_and_backward(inp, targ, *params, input_grad=True)   # a new inp.g; the old one, if kept, is untouched
+    assert inp.g is not first and torch.equal(first, kept)
+    fast_forward_and_backward(inp, targ, *params, input_grad=inp.g)  # the last step's inp.g as the buffer
+    leaves = [t.clone().requires_grad_() for t in (inp, *params)]
+    mlp_loss(leaves[0], targ, *leaves[1:]).backward()
+    assert_close(inp.g, leaves[0].grad, rtol=1e-10, atol=1e-12)

@@ -9,8 +9,12 @@ from pathlib import Path
 import setuptools
 
 here = Path(__file__).parent
+settings = here / "settings.ini"
+if not settings.is_file():  # ConfigParser.read would skip it silently, and fail later on a missing key
+    raise SystemExit(f"setup.py: {settings} is missing: name, version and requirements are read from it "
+                     "(a source distribution must include it: see MANIFEST.in)")
 cfg = ConfigParser(delimiters=["="])
-cfg.read(here / "settings.ini", encoding="utf-8")
+cfg.read(settings, encoding="utf-8")
 cfg = cfg["DEFAULT"]
 
 licenses = {"apache2": "Apache Software License 2.0"}

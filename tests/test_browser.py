@@ -1,8 +1,11 @@
 """The course as a learner sees it: every notebook of nbs/ in JupyterLab, in headless Chromium.
 
 One Jupyter server (127.0.0.1, a token, temporary settings) and one browser for the whole run.
-Each notebook is copied to a temporary folder (beside a copy of images/), opened as a tab in one of
-two JupyterLab pages, run with Run > Run All Cells and saved there. Then for each notebook: every
+The server is started as `make lab` starts it (the Makefile's LAB_FLAGS: the same root, the same
+landing page) in a temporary folder laid out like the repository (tools/browser.py `stage`), so a
+figure that `make lab` cannot serve fails here. Each notebook is copied to that folder's nbs/,
+opened as a tab in one of two JupyterLab pages, run with Run > Run All Cells and saved there (a save
+that does not finish fails the notebook). Then for each notebook: every
 code cell shows a number, no output is an error, every markdown cell with math is typeset (no raw
 `$...$`, no MathJax error), every image loaded. Each saved copy is rendered into the static site
 (tools/build_site.py, into tests/artifacts/site/) by another process while the other notebooks
@@ -14,7 +17,7 @@ beside the chapters: the checks must find each fault, in JupyterLab and in the s
 
 Screenshots (lab-*.png, site-*.png) and a report (browser-report.txt) go to tests/artifacts/.
 Chromium is Debian's (`make chromium` installs it as root): without it this test fails under CI
-(CI=true) and is skipped, with the reason, elsewhere.
+(CI=1/true/yes; .ci/run sets CI=true) and is skipped, with the reason, elsewhere.
 """
 import asyncio
 import glob

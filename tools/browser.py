@@ -7,7 +7,9 @@ Used by tests/test_browser.py, and runnable by hand:
 runs each notebook with Run > Run All Cells in JupyterLab and prints what is wrong with it.
 
 Chromium is Debian's (`/usr/bin/chromium`, installed by `make chromium`), driven by Playwright's
-Python API; Playwright's own browser download is never used. The Jupyter server is bound to
+Python API; Playwright's own browser download is never used. The Jupyter server is started with the
+flags `make lab` uses (the Makefile's LAB_FLAGS: its root, its landing page), from a folder laid out
+like the repository, so the browser sees the course as `make lab` shows it. It is bound to
 127.0.0.1 on a free port with a token, keeps its config, data, runtime and settings in a temporary
 folder, and every browser request that is not to 127.0.0.1 is aborted and reported.
 """
@@ -19,6 +21,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -41,6 +44,24 @@ MATH_SRC = re.compile(r"\$[^$\s][^$]*?\$|\\\(|\\\[|\\begin\{")
 # Math left as text after typesetting: a pair of dollars around something, or \( / \[ delimiters.
 RAW_MATH = re.compile(r"\$[^$\s][^$]*?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.S)
 ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b", re.M)
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def lab_flags():
+    """The flags `make lab` gives JupyterLab: the Makefile's `LAB_FLAGS := ...` line, as a list.
+    Relative paths in them (the server's root) are relative to the repository, where `make` runs."""
+    m = re.search(r"^LAB_FLAGS\s*:?=(.*)$", (REPO / "Makefile").read_text(), re.M)
+    if not m or not m.group(1).strip():
+        raise RuntimeError("the Makefile has no `LAB_FLAGS := ...` line (the flags of `make lab`)")
+    return shlex.split(m.group(1))
+
+
+def flag_value(flags, name, default):
+    "The value of the last `--name=value` in `flags`, else `default`."
+    values = [f.split("=", 1)[1] for f in flags if f.startswith(f"--{name}=")]
+    return values[-1] if values else default
 
 
 def free_port():
@@ -67,8 +88,9 @@ def _write_json(path, obj):
 
 
 @contextlib.contextmanager
-def jupyter_server(root_dir, log_path=None):
-    """Start `jupyter lab` on 127.0.0.1 serving `root_dir`; yield (base_url, token); stop it.
+def jupyter_server(repo_dir, log_path=None):
+    """Start `jupyter lab` in `repo_dir` (the repository, or a folder laid out like it by `stage`)
+    with the flags of `make lab`, on 127.0.0.1; yield (base_url, token); stop it by its process.
 
     Config, data, runtime, settings and workspaces live in a temporary folder, so nothing of the
     user's JupyterLab (old tabs, extensions, news prompts) leaks in and nothing is written home.
@@ -93,13 +115,12 @@ def jupyter_server(root_dir, log_path=None):
                     {"windowingMode": "none"})
         token, port = secrets.token_hex(16), free_port()
         cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               "--port-retries=0", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={root_dir}", "--LabApp.news_url=None",
+               "--port-retries=0", f"--IdentityProvider.token={token}", *lab_flags(),
                "--LabApp.expose_app_in_browser=True"]   # window.jupyterapp: to open notebooks as tabs
         if os.geteuid() == 0:
             cmd.append("--allow-root")
         log = open(log_path or tmp / "server.log", "w")
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root_dir)
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=repo_dir)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -303,7 +324,8 @@ async def _wait_for(page, js, timeout_s, arg=None):
 
 
 async def open_lab(context, base, token, disable=()):
-    """Open JupyterLab (an empty workspace) in a new page of `context` and wait until it has started.
+    """Open JupyterLab (an empty workspace) in a new page of `context` at the page `make lab` lands on
+    (LAB_FLAGS' default_url) and wait until it has started.
     `disable`: JupyterLab plugins to switch off in this page only (to show that the checks see what
     happens without them, e.g. no MathJax). Returns (page, page_errors): the list fills as the page logs errors."""
     page = await context.new_page()
@@ -311,7 +333,8 @@ async def open_lab(context, base, token, disable=()):
     page.on("pageerror", lambda e: page_errors.append(str(e)))
     if disable:
         await page.add_init_script(DISABLE_PLUGINS_JS.replace("PLUGINS", json.dumps(list(disable))))
-    await page.goto(f"{base}/lab?reset&token={token}", wait_until="domcontentloaded", timeout=60000)
+    landing = flag_value(lab_flags(), "LabApp.default_url", "/lab")
+    await page.goto(f"{base}{landing}?reset&token={token}", wait_until="domcontentloaded", timeout=60000)
     if not await _wait_for(page, "() => window.jupyterapp && document.querySelector('#jp-main-dock-panel')", 60):
         raise RuntimeError("JupyterLab did not start within 60 s (window.jupyterapp missing)")
     await page.evaluate("async () => { await window.jupyterapp.restored; }")
@@ -379,7 +402,8 @@ async def run_in_lab(page, page_errors, relpath, shots_dir=None, timeout_s=240, 
         await page.keyboard.press("Escape")
         await page.keyboard.press("Control+s")
         if not await _wait_for(page, """() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')""", 30):
-            rep.notes.append("the notebook did not save within 30 s")
+            # What is checked next is the file on disk: unsaved, it is the copy that never ran.
+            rep.problems.append("the notebook did not save within 30 s (Ctrl+S): the saved copy is not the run one")
         # Math typesetting can lag rendering: give it a few seconds to finish.
         await _wait_for(page, f"""() => {{ const mds = [...document.querySelectorAll('{p} .jp-MarkdownCell .jp-RenderedMarkdown')];
             return mds.every(m => !/\\$[^$\\s][^$]*?\\$/.test(m.textContent) || m.querySelector('mjx-container')); }}""", settle_s)
@@ -452,7 +476,8 @@ def check_lab_report(rep, nb_saved):
 
 async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeout_s=240, disable=None, on_done=None,
                   first=()):
-    """Start one Jupyter server on `root_dir` and run every notebook of `relpaths` in `browser`.
+    """Start one Jupyter server in `root_dir` (a folder laid out like the repository, see `stage`),
+    with the flags of `make lab`, and run every notebook of `relpaths` (relative to `root_dir`) in `browser`.
 
     `parallel` JupyterLab pages each take the next notebook from one queue (those of `first`, then
     the longest), open it as a tab, run it, and close it: JupyterLab starts once per page, not once
@@ -464,8 +489,19 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
     blocked, reports = [], {}
     if shots_dir:
         shots_dir.mkdir(parents=True, exist_ok=True)
+    # The server's root, as `make lab` sets it (relative to where it starts), and each notebook's
+    # path in it; a notebook outside it cannot be opened, as in `make lab`.
+    server_root = (root_dir / flag_value(lab_flags(), "ServerApp.root_dir", ".")).resolve()
+    in_server = {}
+    for rel in relpaths:
+        try:
+            in_server[rel] = (root_dir / rel).resolve().relative_to(server_root).as_posix()
+        except ValueError:
+            reports[rel] = Report(Path(rel).stem, problems=[f"{rel} is outside the root of `make lab`'s server "
+                                                            f"({server_root}; the Makefile's LAB_FLAGS)"])
+            if on_done: on_done(rel)
     groups = {}                                             # plugins switched off -> its notebooks, in running order
-    for rel in sorted(relpaths, key=lambda r: (r not in first, -(root_dir / r).stat().st_size)):
+    for rel in sorted(in_server, key=lambda r: (r not in first, -(root_dir / r).stat().st_size)):
         groups.setdefault(disable.get(rel, ()), []).append(rel)
     with jupyter_server(root_dir, log_path=(shots_dir / "jupyter-server.log") if shots_dir else None) as (base, token):
         context = await new_context(browser, [base + "/"], blocked)
@@ -484,7 +520,8 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
                 while queue:
                     rel = queue.pop(0)
                     # A page with plugins switched off (the test's: no MathJax) has nothing to wait for.
-                    rep = await run_in_lab(page, page_errors, rel, shots_dir, timeout_s, settle_s=1 if off else 5)
+                    rep = await run_in_lab(page, page_errors, in_server[rel], shots_dir, timeout_s,
+                                           settle_s=1 if off else 5)
                     rep.executed = root_dir / rel
                     reports[rel] = check_lab_report(rep, rep.executed)
                     if on_done: on_done(rel)
@@ -631,7 +668,8 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
 
 def stage(nbs, dest):
     """Lay out `dest` like the repository, so that running and saving the notebooks in JupyterLab
-    never touches the real ones: nbs/ holds copies of `nbs`, every other entry of the repository
+    never touches the real ones, and the server (started in `dest` with `make lab`'s flags) serves
+    what `make lab` serves: nbs/ holds copies of `nbs`, every other entry of the repository
     (images/, bench/, backprop/, ...) is a symbolic link, so `../images/x.png` and `../bench/run.py`
     resolve from nbs/ as they do in the repository (images/ is copied: the Jupyter server serves
     it and follows no link out of its root). Returns the copies' paths relative to `dest`."""

@@ -1,8 +1,9 @@
 """How fast is our backward pass? The package's forward+backward against torch autograd, side by side.
 
 In one run, interleaved (every round runs every variant once) and repeated, for each model:
-- the min and median time of each variant, and its ratio to torch autograd doing the same gradients
-  (with or without the input's gradient);
+- the min and median time of each variant, and its ratio to torch autograd doing the same gradients:
+  the ratio of the medians, of the mins, and the median of the per-round ratios ("paired": each round
+  runs both, so a slow spell of a shared machine that hits both cancels out);
 - the FLOPs of the matrix products it must do (`backprop.fast.matmul_flops`) and its % of the FLOP
   bound: the time those FLOPs take at the machine's matmul rate, divided by its time. The rate is
   that of a square-ish matmul timed in the same rounds, and each is compared like for like: the
@@ -283,6 +284,7 @@ def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps
             products = statistics.median(r[VARIANTS[name][1]] for r in alone[size])   # its products, timed alone
             rows.append(dict(model=size, shape=f"N={n_rows}, {'->'.join(map(str, widths))}", variant=name,
                              min_ms=min(ts) * 1e3, median_ms=med * 1e3, ratio=med / base, ratio_min=min(ts) / min(base_ts),
+                             ratio_paired=statistics.median(t / b for t, b in zip(ts, base_ts, strict=True)),
                              gflop=flops / 1e9, bound_pct=100 * flops / rate / min(ts), bound_median_pct=100 * flops / rate_median / med,
                              products_pct=100 * products / med,
                              mem_mib=memory.get((size, name)) if memory else None))
@@ -292,11 +294,11 @@ def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps
              f"matmul rate {rate / 1e9:.0f} GFLOP/s (the best of {len(mm_times)} matmuls {m}x{k} @ {k}x{n}, "
              f"median {rate_median / 1e9:.0f}); "
              f"load average {load[0]:.1f} before, {load[1]:.1f} after (other processes sharing the cores make it noisy)", "",
-             "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound (best) | % of bound (medians) | % of own products |" + (" peak extra MiB |" if memory else ""),
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if memory else "")]
+             "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | / autograd (paired) | GFLOP | % of bound (best) | % of bound (medians) | % of own products |" + (" peak extra MiB |" if memory else ""),
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if memory else "")]
     for r in rows:
         line = (f"| {r['model']} ({r['shape']}) | {r['variant']} | {r['min_ms']:.1f} | {r['median_ms']:.1f} | "
-                f"{r['ratio']:.2f} | {r['ratio_min']:.2f} | {r['gflop']:.2f} | {r['bound_pct']:.0f} % | {r['bound_median_pct']:.0f} % | {r['products_pct']:.0f} % |")
+                f"{r['ratio']:.2f} | {r['ratio_min']:.2f} | {r['ratio_paired']:.2f} | {r['gflop']:.2f} | {r['bound_pct']:.0f} % | {r['bound_median_pct']:.0f} % | {r['products_pct']:.0f} % |")
         if memory: line += " n/a |" if r["mem_mib"] is None else f" {r['mem_mib']:.0f} |"
         lines.append(line)
     floors = []

@@ -269,7 +269,7 @@ def test_bench_quick_prints_a_table_with_every_variant():
     res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--reps", "2", "--threads", "1",
                           "--memory", "broadcast", "--json", str(out)], capture_output=True, text=True, timeout=300, cwd=root)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | GFLOP | % of bound (best) | % of bound (medians) | % of own products | peak extra MiB |" in res.stdout
+    assert "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | / autograd (paired) | GFLOP | % of bound (best) | % of bound (medians) | % of own products | peak extra MiB |" in res.stdout
     assert "Floor, the model's products alone / autograd's median" in res.stdout
     rows = json.loads(out.read_text())
     printed = {"min_ms": float(re.search(r"matmul rate (\d+) GFLOP/s", res.stdout)[1]),     # the best matmul
@@ -285,7 +285,7 @@ def test_bench_quick_prints_a_table_with_every_variant():
     assert len(rows) == 17
     for r in rows:
         assert r["median_ms"] >= r["min_ms"] > 0 and r["gflop"] > 0
-        if r["variant"] in ("autograd", "autograd, input grad"): assert r["ratio"] == r["ratio_min"] == 1.0
+        if r["variant"] in ("autograd", "autograd, input grad"): assert r["ratio"] == r["ratio_min"] == r["ratio_paired"] == 1.0
     mem = {r["variant"]: r["mem_mib"] for r in rows if r["model"] == "broadcast"}
     assert mem["broadcast w.g, input grad"] >= 0.9 * 500 * 784 * 50 * 4 / 2**20    # the (N, n_in, n_out) products
     assert mem["chapter 2, input grad"] < 10
@@ -393,3 +393,26 @@ def test_a_transposed_input_gets_a_contiguous_inp_g_that_can_be_reused():
     leaves = [t.clone().requires_grad_() for t in (inp, *params)]
     mlp_loss(leaves[0], targ, *leaves[1:]).backward()
     assert_close(inp.g, leaves[0].grad, rtol=1e-10, atol=1e-12)
+
+
+def test_bench_report_computes_each_ratio_from_the_right_rounds():
+    # synthetic timings, 3 rounds: autograd takes 10, 10 and 40 ms (the last round busy). "fast" first takes 5, 5, 30 ms:
+    # every ratio is 0.5; then 5, 30, 30 ms: per round 0.5, 3.0, 0.75, so the paired median is 0.75, the ratio of the
+    # medians 30 / 10 = 3.0, the ratio of the mins 0.5
+    bench = load_bench()
+    table = {"m": (10, (4, 3, 1), "main")}
+    names = bench.variants_for("main")
+    times = {("m", name): [0.010, 0.010, 0.040] for name in names}
+    times[("m", "fast")] = [0.005, 0.005, 0.030]
+    alone = {"m": [(0.004, 0.006)] * 3}
+    text, rows = bench.report(table, times, [0.001, 0.002, 0.002], alone, (10, 10, 10), None, "cpu", 3, (0.0, 0.0))
+    fast = next(r for r in rows if r["variant"] == "fast")
+    assert fast["ratio"] == 0.005 / 0.010 and fast["ratio_min"] == 0.5 and fast["ratio_paired"] == 0.5
+    times[("m", "fast")] = [0.005, 0.030, 0.030]
+    fast = next(r for r in bench.report(table, times, [0.001] * 3, alone, (10, 10, 10), None, "cpu", 3, (0.0, 0.0))[1]
+                if r["variant"] == "fast")
+    assert fast["ratio"] == 3.0 and abs(fast["ratio_paired"] - 0.75) < 1e-12 and fast["ratio_min"] == 0.5
+    flops = sum(matmul_flops(10, [4, 3, 1]))
+    assert abs(fast["bound_pct"] - 100 * flops / (2000 / 0.001) / 0.005) < 1e-9            # best matmul vs best round
+    assert abs(fast["products_pct"] - 100 * 0.004 / 0.030) < 1e-9                          # products alone vs its median
+    assert "Floor, the model's products alone / autograd's median" in text and "m 0.40" in text   # 0.004 / 0.010

@@ -162,7 +162,7 @@ def cross_entropy(logits, targ):
     z = logits.data
     if z.ndim != 2 or z.shape[0] == 0: raise ValueError(f"cross_entropy: logits must have shape (N, C) with N >= 1, got {_shape(z)}")
     if not isinstance(targ, torch.Tensor) or targ.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"cross_entropy: targ must be a torch tensor of integer class labels (int64), got "
+        raise TypeError(f"cross_entropy: targ must be a torch tensor of integer class labels (int64 or int32), got "
                         f"{targ.dtype if isinstance(targ, torch.Tensor) else type(targ).__name__}")
     if targ.shape != z.shape[:1]: raise ValueError(f"cross_entropy: logits are {_shape(z)} so targ must have shape ({z.shape[0]},), got {_shape(targ)}")
     if targ.min() < 0 or targ.max() >= z.shape[1]:

@@ -461,3 +461,12 @@ def test_leaf_gradients_are_tensors_of_their_own():
     assert w.grad.is_contiguous()
     w.grad.mul_(0.5)                                   # a stride-0 view would refuse this
     assert torch.equal(w.grad, torch.full((2, 2), 0.5))
+
+
+def test_cross_entropy_takes_int32_labels_as_its_message_says():
+    z = torch.randn(5, 4, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    labels = torch.tensor([0, 3, 1, 1, 2])
+    a, b = Tensor(z, requires_grad=True), Tensor(z, requires_grad=True)
+    la, lb = cross_entropy(a, labels), cross_entropy(b, labels.int())
+    la.backward(); lb.backward()
+    assert torch.equal(la.data, lb.data) and torch.equal(a.grad, b.grad)

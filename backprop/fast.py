@@ -6,17 +6,14 @@
 __all__ = ['BLOCK_BYTES', 'matmul_flops', 'fast_forward_and_backward']
 
 # %% ../nbs/08_performance.ipynb #4fd6bd8d
-import numbers
 import torch
-from .forward import _check_count, _check_lin_args, _check_mse_args
+from .forward import _check_count, _is_count, _check_lin_args, _check_mse_args
 
 # %% ../nbs/08_performance.ipynb #e51a20a0
-def _positive_int(x): return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= 1
-
 def matmul_flops(n, sizes, input_grad=False):
     "FLOPs of the matrix products of an MLP with layer widths `sizes` on `n` rows: (forward, backward)."
     _check_count("matmul_flops", "n, the number of rows,", n)
-    if not (isinstance(sizes, (list, tuple)) and len(sizes) >= 2 and all(map(_positive_int, sizes))):
+    if not (isinstance(sizes, (list, tuple)) and len(sizes) >= 2 and all(map(_is_count, sizes))):
         raise ValueError(f"matmul_flops: sizes must be a list of at least 2 positive int layer widths (n_in, ..., n_out), got {sizes!r}")
     n, sizes = int(n), [int(s) for s in sizes]                         # numpy ints too: plain Python ints out
     pairs = list(zip(sizes[:-1], sizes[1:]))                           # (n_in, n_out) of each layer
@@ -31,10 +28,10 @@ def _layers(fn, params):
     "Pair (w1, b1, w2, b2, ...) into [(w1, b1), (w2, b2), ...], checking that they come in pairs."
     if len(params) < 2 or len(params) % 2:
         raise ValueError(f"{fn}: expected weights and biases in pairs (w1, b1, w2, b2, ...), got {len(params)} tensor(s)")
+    first = {}                                                # id of a tensor -> where it first appears
     for k, p in enumerate(params):
-        first = next(j for j, q in enumerate(params) if q is p)
-        if first < k:
-            raise ValueError(f"{fn}: parameter {k + 1} is the same tensor as parameter {first + 1}; tied parameters are not "
+        if (j := first.setdefault(id(p), k)) < k:
+            raise ValueError(f"{fn}: parameter {k + 1} is the same tensor as parameter {j + 1}; tied parameters are not "
                              f"supported (each layer sets its own .g): use autograd, or chapter 3's layers, which add")
     return list(zip(params[0::2], params[1::2]))
 

@@ -23,9 +23,13 @@ def _check_tensor(fn, name, t, ndim=None):
     if ndim is not None and t.ndim != ndim:
         raise ValueError(f"{fn}: {name} must have {ndim} dimension(s), got shape {_shape(t)}")
 
+def _is_count(n, least=1):
+    "True if `n` is an int (Python's or numpy's) >= `least`; a bool, or a float such as 2.0, is not a count."
+    return isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= least
+
 def _check_count(fn, name, n, least=1):
-    "Raise a clear error unless `n` is an int (Python's or numpy's) >= `least` (a bool, or a float such as 2.0, is not a count)."
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < least:
+    "Raise a clear error unless `n` is a count >= `least` (`_is_count`)."
+    if not _is_count(n, least):
         expected = "a positive int" if least == 1 else f"an int >= {least}"
         raise ValueError(f"{fn}: {name} must be {expected}, got {n!r}")
 

@@ -178,22 +178,16 @@ def timed(f, device):
 def model_matmuls(n, widths, device):
     "The model's products, each timed alone into a preallocated output: (layer 1's input gradient, [the others])."
     gen, rest = torch.Generator().manual_seed(2), []
-    def mm(p, q):                                                      # (p, q) shapes -> a timed product
+    def mm(p, q, transposed=False):                                    # (p, q) shapes -> a timed product
         a, b = torch.randn(*p, generator=gen).to(device), torch.randn(*q, generator=gen).to(device)
-        c = torch.empty(p[0], q[1], device=device)
+        if transposed: a = a.t()                                       # w.g = inp.t() @ g: a transposed view, as the variants
+        c = torch.empty(a.shape[0], q[1], device=device)
         return lambda: torch.mm(a, b, out=c)
     for k, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
         rest.append(mm((n, n_in), (n_in, n_out)))                      # forward: inp @ w
-        rest.append(_transposed_mm(n, n_in, n_out, gen, device))       # w.g = inp.t() @ g
+        rest.append(mm((n, n_in), (n, n_out), transposed=True))        # w.g = inp.t() @ g: (n_in, N) @ (N, n_out)
         if k > 0: rest.append(mm((n, n_out), (n_out, n_in)))           # inp.g = g @ w.t()
     return mm((n, widths[1]), (widths[1], widths[0])), rest
-
-
-def _transposed_mm(n, n_in, n_out, gen, device):
-    "w.g = inp.t() @ g as the variants compute it: a transposed (n_in, N) view times (N, n_out)."
-    inp, g = torch.randn(n, n_in, generator=gen).to(device), torch.randn(n, n_out, generator=gen).to(device)
-    c = torch.empty(n_in, n_out, device=device)
-    return lambda: torch.mm(inp.t(), g, out=c)
 
 
 def bench_times(sizes_table, rate_shape, reps, device):

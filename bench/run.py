@@ -22,8 +22,8 @@ Prints a markdown table; `--plot PATH` also saves a bar chart of the ratios.
     .venv/bin/python bench/run.py --quick    # small sizes, seconds: for the chapter and the tests
     .venv/bin/python bench/run.py --device cuda --plot images/bench.png
 
-Models: mnist (N=50000, 784->50->1) and wide (N=4096, 1024->1024->1024->1), where chapter 2's code
-for 3 layers is its functions called in a loop; broadcast (N=4000, 784->50->1) adds chapter 2's
+Models: mnist (N=50000, 784->50->1) and wide (N=4096, 1024->1024->1024->1), where chapter 3's code
+for 3 layers is its functions called in a loop; broadcast (N=4000, 784->50->1) adds chapter 3's
 broadcast form of w.g, which would need 7.3 GiB at N=50000. The data are random tensors of the
 right shapes (timings do not depend on the values); float32.
 """
@@ -76,7 +76,7 @@ def autograd_step(inp, targ, params):
 
 
 def chapter2_step(inp, targ, params):
-    "Chapter 2's functions: `forward_and_backward` for 2 layers; for more, the same calls in a loop."
+    "Chapter 3's functions: `forward_and_backward` for 2 layers; for more, the same calls in a loop."
     if len(params) == 4: return forward_and_backward(inp, targ, *params)
     acts, outs = [inp], []                     # the input and the output (before relu) of each layer
     for i in range(0, len(params), 2):
@@ -91,12 +91,12 @@ def chapter2_step(inp, targ, params):
 
 
 def fast_into_buffer(inp, targ, params, buffer):
-    "The fast path writing inp.g into `buffer`, which is made once and reused by every step (chapter 8, section 5)."
+    "The fast path writing inp.g into `buffer`, which is made once and reused by every step (chapter 12, section 5)."
     return fast_forward_and_backward(inp, targ, *params, input_grad=buffer)
 
 
 def lin_grad_broadcast(inp, out, w, b):
-    "`lin_grad` with w.g as the literal sum of products of chapter 2: an (N, n_in, n_out) tensor, summed over N."
+    "`lin_grad` with w.g as the literal sum of products of chapter 3: an (N, n_in, n_out) tensor, summed over N."
     _check_lin_args("lin_grad_broadcast", inp, w, b)
     g = _upstream("lin_grad_broadcast", out)
     inp.g = g @ w.t()
@@ -105,7 +105,7 @@ def lin_grad_broadcast(inp, out, w, b):
 
 
 def broadcast_step(inp, targ, params):
-    "`forward_and_backward` of chapter 2 with the broadcast w.g (2 layers)."
+    "`forward_and_backward` of chapter 3 with the broadcast w.g (2 layers)."
     w1, b1, w2, b2 = params
     l1 = lin(inp, w1, b1); l2 = relu(l1); out = lin(l2, w2, b2)
     loss = mse(out, targ)
@@ -119,7 +119,7 @@ VARIANTS = {
     "fast, one block": (lambda i, t, p: fast_forward_and_backward(i, t, *p, block_rows=len(i)), False, False, "main"),
     "fast": (lambda i, t, p: fast_forward_and_backward(i, t, *p), False, False, "main"),
     "autograd, input grad": (autograd_step, True, True, "main broadcast"),
-    "chapter 2, input grad": (chapter2_step, True, False, "main broadcast"),
+    "chapter 3, input grad": (chapter2_step, True, False, "main broadcast"),
     "fast, input grad": (lambda i, t, p: fast_forward_and_backward(i, t, *p, input_grad=True), True, False, "main"),
     "fast, input grad, reused buffer": (fast_into_buffer, True, False, "main"),
     "broadcast w.g, input grad": (broadcast_step, True, False, "broadcast"),

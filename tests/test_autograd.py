@@ -1,5 +1,5 @@
-"""backprop.autograd (chapter 7): every op against torch autograd, the sharp edges, deep graphs, bad input,
-and the 2-layer MLP against chapter 2's forward_and_backward, gradients and training step for step.
+"""backprop.autograd (chapter 10): every op against torch autograd, the sharp edges, deep graphs, bad input,
+and the 2-layer MLP against chapter 3's forward_and_backward, gradients and training step for step.
 
 Property tests draw shapes (and a seed for the tensor values) with hypothesis, derandomized so that every run
 checks the same examples; the values themselves come from a seeded torch.Generator, in float64.

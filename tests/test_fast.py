@@ -1,4 +1,4 @@
-"""backprop.fast (chapter 8): the fast path against autograd, its error messages, the FLOP count, and bench/run.py."""
+"""backprop.fast (chapter 12): the fast path against autograd, its error messages, the FLOP count, and bench/run.py."""
 import json
 import re
 import subprocess
@@ -279,7 +279,7 @@ def test_bench_quick_prints_a_table_with_every_variant():
         assert max(rates) - min(rates) <= 1e-9 * max(rates) and abs(rates[0] - printed[ms]) <= 0.5
     variants = {(r["model"], r["variant"]) for r in rows}
     for model in ("mnist", "wide"):
-        for v in ("autograd", "fast, one block", "fast", "autograd, input grad", "chapter 2, input grad", "fast, input grad",
+        for v in ("autograd", "fast, one block", "fast", "autograd, input grad", "chapter 3, input grad", "fast, input grad",
                   "fast, input grad, reused buffer"):
             assert (model, v) in variants
     assert len(rows) == 17
@@ -288,7 +288,7 @@ def test_bench_quick_prints_a_table_with_every_variant():
         if r["variant"] in ("autograd", "autograd, input grad"): assert r["ratio"] == r["ratio_min"] == r["ratio_paired"] == 1.0
     mem = {r["variant"]: r["mem_mib"] for r in rows if r["model"] == "broadcast"}
     assert mem["broadcast w.g, input grad"] >= 0.9 * 500 * 784 * 50 * 4 / 2**20    # the (N, n_in, n_out) products
-    assert mem["chapter 2, input grad"] < 10
+    assert mem["chapter 3, input grad"] < 10
 
 
 def test_bench_refuses_an_unknown_model():
@@ -320,7 +320,7 @@ def test_every_bench_variant_computes_autograds_gradients(sizes):
             assert_close(t.g, r.grad, rtol=1e-10, atol=1e-12)
             compared += 1
     n = len(sizes) * 2 - 1            # tensors: inp and the parameters
-    assert compared == (2 * (n - 1) + 3 * n + (n if len(sizes) == 3 else 0))   # fast in one block and in blocks; chapter 2, fast with input grad, into a buffer; broadcast
+    assert compared == (2 * (n - 1) + 3 * n + (n if len(sizes) == 3 else 0))   # fast in one block and in blocks; chapter 3, fast with input grad, into a buffer; broadcast
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without a GPU")

@@ -1,4 +1,4 @@
-"""Bad input, call order and edge cases of backprop.forward and backprop.grads (chapters 1-2)."""
+"""Bad input, call order and edge cases of backprop.forward and backprop.grads (chapters 2-3)."""
 import pytest
 import torch
 from torch.testing import assert_close

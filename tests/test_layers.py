@@ -1,4 +1,4 @@
-"""Chapter 3 (backprop.layers): four implementations of the layers give chapter 2's gradients; errors and sharp edges."""
+"""Chapter 5 (backprop.layers): four implementations of the layers give chapter 3's gradients; errors and sharp edges."""
 import json
 from pathlib import Path
 
@@ -20,7 +20,7 @@ SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 4), (16, 9, 1), (33, 20, 11)]   # (N, n_i
 
 def plain_classes():
     "PlainLin, PlainRelu, PlainMse, PlainModel: notebook-only, so run the chapter's own cells that define them."
-    cells = [c["source"] for c in json.loads((root / "nbs" / "03_layers.ipynb").read_text())["cells"]
+    cells = [c["source"] for c in json.loads((root / "nbs" / "05_layers.ipynb").read_text())["cells"]
              if c["cell_type"] == "code"]
     src = lambda c: "".join(c) if isinstance(c, list) else c
     ns = {}
@@ -83,7 +83,7 @@ def grads_by_functions(x, targ, params):
 def test_every_implementation_gives_the_same_gradients_float64(N, n_in, n_hidden):
     x, targ, params = problem(N, n_in, n_hidden)
     ref_loss, ref = grads_by_autograd(x, targ, params)
-    impls = {"chapter 2 forward_and_backward": grads_by_chapter2,
+    impls = {"chapter 3 forward_and_backward": grads_by_chapter2,
              "PlainModel (notebook)": grads_by_layer_model(plain_classes()[3]),
              "Model (Module layers)": grads_by_layer_model(Model),
              "autograd.Function layers": grads_by_functions,

@@ -1,4 +1,4 @@
-"""Softmax, cross-entropy and its gradient in backprop.losses (chapter 6): references, large logits, bad input."""
+"""Softmax, cross-entropy and its gradient in backprop.losses (chapter 9): references, large logits, bad input."""
 import math
 
 import pytest

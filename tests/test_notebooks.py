@@ -103,13 +103,13 @@ def test_check_sync_fails_on_outputs_and_orphans_end_to_end(tmp_path):
     for part in ("nbs", "backprop", "tools"):
         shutil.copytree(root / part, tmp_path / part, ignore=shutil.ignore_patterns("*.npz", "__pycache__", ".*"))
     shutil.copy(root / "settings.ini", tmp_path)
-    nb = nbformat.read(tmp_path / "nbs" / "01_forward.ipynb", as_version=4)
+    nb = nbformat.read(tmp_path / "nbs" / "02_forward.ipynb", as_version=4)
     i, cell = next((i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and "default_exp" not in c.source)
     cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1)]
-    nbformat.write(nb, tmp_path / "nbs" / "01_forward.ipynb")
+    nbformat.write(nb, tmp_path / "nbs" / "02_forward.ipynb")
     (tmp_path / "backprop" / "old_chapter.py").write_text("x = 1\n")
     res = subprocess.run([sys.executable, str(tmp_path / "tools" / "check_sync.py")], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 1, res.stdout + res.stderr
-    assert f"nbs/01_forward.ipynb: cell {i} " in res.stdout and "holds 1 output(s)" in res.stdout, res.stdout
+    assert f"nbs/02_forward.ipynb: cell {i} " in res.stdout and "holds 1 output(s)" in res.stdout, res.stdout
     assert "backprop/old_chapter.py" in res.stdout, res.stdout

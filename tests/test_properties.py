@@ -3,7 +3,7 @@
 hypothesis draws the sizes (N = 1 and width-1 layers included: they are where a squeeze, a sum or a
 broadcast over the wrong axis goes unnoticed) and a seed for the data; some ReLU inputs are set to
 exactly 0, where our convention (gradient 0) must match torch.relu's. Tolerances are
-backprop.check.TOLERANCES for float64, explained in chapter 4.
+backprop.check.TOLERANCES for float64, explained in chapter 7.
 """
 import importlib.util
 
@@ -97,7 +97,7 @@ def test_forward_and_backward(N, n_in, n_hidden, zero_unit, s):
     assert_all_close([t.g for t in tensors], expected)
 
 
-# backprop.layers (chapter 3): the same properties for its layers, when the module exists.
+# backprop.layers (chapter 5): the same properties for its layers, when the module exists.
 layers_only = pytest.mark.skipif(importlib.util.find_spec("backprop.layers") is None,
                                  reason="backprop.layers does not exist yet")
 
@@ -147,7 +147,7 @@ def test_layers_torch_functions(N, n_in, n_hidden, zero_unit, s):
     assert_all_close([model.w1.grad, model.b1.grad, model.w2.grad, model.b2.grad], expected)
 
 
-# backprop.fast (chapter 8): the fast path, in any blocks of rows, with and without the input gradient.
+# backprop.fast (chapter 12): the fast path, in any blocks of rows, with and without the input gradient.
 @FAST
 @given(N=st.integers(1, 9), n_in=size, n_hidden=size, zero_unit=st.booleans(), block_rows=st.integers(1, 10),
        input_grad=st.sampled_from([False, True, "buffer"]), s=seed)

@@ -1,4 +1,4 @@
-"""Minibatches, SGD, the training loop and the command line of backprop.train (chapter 5)."""
+"""Minibatches, SGD, the training loop and the command line of backprop.train (chapter 8)."""
 import math
 import subprocess
 import sys

@@ -2,7 +2,7 @@
 
 Used by tests/test_browser.py, and runnable by hand:
 
-    .venv/bin/python tools/browser.py [nbs/01_forward.ipynb ...]   # default: every nbs/*.ipynb
+    .venv/bin/python tools/browser.py [nbs/02_forward.ipynb ...]   # default: every nbs/*.ipynb
 
 runs each notebook with Run > Run All Cells in JupyterLab and prints what is wrong with it.
 

@@ -4,7 +4,7 @@ Honours nbdev's flags: cells marked `#| eval: false` are skipped, and so are cel
 of `tst_flags` from settings.ini. Exits 1, with the traceback on stderr, when a cell raises, and
 also when no code cell ran at all: nbdev reports success without running anything for a notebook
 with `skip_exec` in its front matter or a kernel that is not Python, which must not pass as tested.
-Usage: python tools/run_notebook.py nbs/01_forward.ipynb
+Usage: python tools/run_notebook.py nbs/02_forward.ipynb
 """
 import os
 import sys

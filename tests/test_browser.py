@@ -176,7 +176,23 @@ def test_site_index_and_api(run, record_property):
                     f"for {len(run['lab'])} notebooks (details and screenshots in tests/artifacts/)")
     rep = run["site"]["index"]
     assert not rep.problems, str(rep)
-    assert len(run["site"]) == len(NOTEBOOKS) + 1
+    assert len(run["site"]) == len(NOTEBOOKS) + 3          # the pages, the index, navigation, the phone
+
+
+def test_site_sidebar_next_links_and_search_lead_to_the_right_pages(run):
+    """Clicks on the sidebar's and the pager's links land on the right pages (and every page's own sidebar,
+    previous and next links are checked with the page); a search for lin_grad finds chapter 3 first."""
+    rep = run["site"]["navigation"]
+    assert not rep.problems, str(rep)
+    assert any(n.startswith("clicked through 00_data.html -> ") for n in rep.notes), str(rep)
+    assert any(n.startswith("search lin_grad:") and "first 03_backward.html#" in n for n in rep.notes), str(rep)
+
+
+def test_site_reads_on_a_phone(run):
+    "At 400 px wide the chapter fits the screen and the sidebar folds behind its Contents button."
+    rep = run["site"]["phone"]
+    assert not rep.problems, str(rep)
+    assert (ARTIFACTS / "site-phone-03_backward.png").stat().st_size > 10_000, "no screenshot at 400 px"
 
 
 def test_no_request_leaves_the_machine(run):

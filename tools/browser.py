@@ -180,9 +180,9 @@ class Report:
         return "\n".join(lines)
 
 
-async def new_context(browser, allowed_prefixes, blocked):
+async def new_context(browser, allowed_prefixes, blocked, viewport=VIEWPORT):
     """A browser context whose requests outside `allowed_prefixes` are aborted and listed in `blocked`."""
-    context = await browser.new_context(viewport=VIEWPORT)
+    context = await browser.new_context(viewport=viewport)
 
     async def guard(route):
         url = route.request.url
@@ -606,12 +606,33 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
                 await page.screenshot(path=str(shots_dir / f"site-api-{m}.png"), full_page=True)
             reports["index"].problems += problems            # the API pages are reported with the index
 
+        async def check_answers(page, bad, a):
+            "An answers page: a title, its math typeset, and a link back to its chapter (reported with the index)."
+            del bad[:]
+            await page.goto(f"{base}/{a['href']}")
+            await page.wait_for_load_state("load")
+            await _wait_for(page, MATHJAX_DONE_JS, 30)
+            problems = []
+            if not await page.locator("main h1").count():
+                problems.append(f"{a['href']} has no title")
+            for cell in await page.evaluate(READ_CELLS_JS, "main"):
+                if cell["merror"] or RAW_MATH.search(cell["text"]):
+                    problems.append(f"{a['href']}: math not typeset: {cell['text'][:60]!r}")
+            links = await page.evaluate(PAGE_LINKS_JS)
+            chapter = next((c["href"] for c in site["chapters"] if Path(c["href"]).stem == Path(a["href"]).stem), None)
+            if chapter and links["prev"] != chapter:
+                problems.append(f"{a['href']} links back to {links['prev']!r}, not to its chapter {chapter}")
+            if bad:
+                problems.append(f"files {a['href']} lacks: {bad[:10]}")
+            reports["index"].problems += problems
+
         async def check_chapter(page, bad, ch):
             del bad[:]
             rep = reports[ch["href"]] = Report(f"site {ch['href']}")
             t0 = time.monotonic()
             await page.goto(f"{base}/{ch['href']}")
             await page.wait_for_load_state("load")
+            rep.problems += await check_sidebar_and_pager(page, site, ch)
             ok = await _wait_for(page, MATHJAX_DONE_JS, 30)
             if not await page.evaluate("() => !!(window.MathJax && MathJax.startup)"):
                 rep.problems.append("MathJax did not load")
@@ -646,6 +667,9 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
                     if item == "index":
                         await check_index(page, bad)
                         for m in site["modules"]: todo.put_nowait((check_api, m))
+                        for a in site.get("answers", []): todo.put_nowait((check_answers, a))
+                        reports["index"].notes.append(f"{len(site['modules'])} API pages and "
+                                                      f"{len(site.get('answers', []))} answers pages checked with it")
                     else:
                         todo.put_nowait((check_chapter, item))
             finally:
@@ -662,8 +686,121 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
                 await page.close()
 
         await asyncio.gather(feed(), *(worker() for _ in range(pages)))
+        if len(site["chapters"]) > 1 and site["modules"]:   # a whole course: walk it as a reader does
+            page, bad = await open_page()
+            reports["navigation"] = await check_navigation(page, base, site, shots_dir)
+            await page.close()
+            phone = await new_context(browser, [base + "/"], blocked, viewport=PHONE)
+            reports["phone"] = await check_phone(await phone.new_page(), base, site, shots_dir)
+            await phone.close()
         await context.close()
     return reports, blocked
+
+
+PHONE = {"width": 400, "height": 860}
+# The sidebar link of the page itself, and the previous / next links, as hrefs from the site's root.
+PAGE_LINKS_JS = """() => {
+    const rel = a => a && new URL(a.href, location.href).pathname.slice(1);   // the site is served at /
+    const here = document.querySelector('.bp-sidebar a[aria-current="page"]');
+    return {here: here && here.getAttribute('href'), prev: rel(document.querySelector('.bp-pager a[rel=prev]')),
+            next: rel(document.querySelector('.bp-pager a[rel=next]')),
+            sidebar: [...document.querySelectorAll('.bp-sidebar ol a')].map(a => a.getAttribute('href'))};
+}"""
+
+
+def _neighbours(site, ch):
+    "The hrefs of the pages before and after `ch` in the site's order (chapters, then appendices)."
+    hrefs = [c["href"] for c in site["chapters"]]
+    i = hrefs.index(ch["href"])
+    return (hrefs[i - 1] if i > 0 else None), (hrefs[i + 1] if i + 1 < len(hrefs) else None)
+
+
+async def check_sidebar_and_pager(page, site, ch):
+    """Problems with a chapter page's navigation: its sidebar lists every chapter and appendix, marks
+    this page as the current one, and its previous / next links point to its neighbours."""
+    links = await page.evaluate(PAGE_LINKS_JS)
+    problems = []
+    want = [c["href"] for c in site["chapters"]]
+    if [h for h in links["sidebar"] if h in want] != want:
+        problems.append(f"the sidebar does not list the chapters and appendices in order: {links['sidebar'][:6]}...")
+    if links["here"] != ch["href"]:
+        problems.append(f"the sidebar marks {links['here']!r} as the current page, not {ch['href']!r}")
+    prev, nxt = _neighbours(site, ch)
+    for name, got, expected in (("previous", links["prev"], prev), ("next", links["next"], nxt)):
+        if got != expected:
+            problems.append(f"the {name} link leads to {got!r}, expected {expected!r}")
+    return problems
+
+
+async def check_navigation(page, base, site, shots_dir=None):
+    """As a reader, with clicks: from the index the sidebar's first chapter, then two next links; the
+    sidebar's link to the last page, and its previous link (every page's own links are checked in
+    `check_sidebar_and_pager`). Then a search for `lin_grad`, whose first result must be in the
+    chapter of `backprop.grads`, and a click on it."""
+    rep = Report("site navigation and search")
+    t0 = time.monotonic()
+    hrefs = [c["href"] for c in site["chapters"]]
+    await page.goto(f"{base}/index.html")
+    walk = [(f'.bp-sidebar a[href="{hrefs[0]}"]', hrefs[0])]
+    walk += [(".bp-pager a[rel=next] >> nth=0", h) for h in hrefs[1:3]]
+    walk += [(f'.bp-sidebar a[href="{hrefs[-1]}"]', hrefs[-1]), (".bp-pager a[rel=prev] >> nth=0", hrefs[-2])]
+    for selector, want in walk:
+        try:
+            await page.click(selector, timeout=5_000)
+            await page.wait_for_url(f"{base}/{want}", timeout=10_000)
+        except Exception:  # playwright's TimeoutError: no such link, or it led elsewhere
+            rep.problems.append(f"{selector} on {page.url.rsplit('/', 1)[-1]} did not lead to {want} "
+                                f"(now at {page.url.rsplit('/', 1)[-1]})")
+            break
+    rep.notes.append(f"clicked through {' -> '.join(w for _, w in walk)}")
+    grads = next((c["href"] for c in site["chapters"] if c["module"] == "grads"), None)
+    await page.goto(f"{base}/index.html")
+    await page.fill("#bp-search", "lin_grad")
+    try:
+        await page.wait_for_selector("#bp-results li a", timeout=10_000)
+    except Exception:
+        rep.problems.append("a search for lin_grad showed no result")
+    else:
+        found = await page.eval_on_selector_all("#bp-results li a", "els => els.map(a => a.getAttribute('href'))")
+        rep.notes.append(f"search lin_grad: {len(found)} results, first {found[0]}")
+        if grads and not found[0].startswith(grads + "#"):
+            rep.problems.append(f"the first result of a search for lin_grad is {found[0]}, not in {grads}")
+        if shots_dir:
+            await page.screenshot(path=str(shots_dir / "site-search.png"))
+            rep.screenshots.append(shots_dir / "site-search.png")
+        await page.click("#bp-results li a >> nth=0", timeout=5_000)
+        await page.wait_for_load_state("load")
+        if grads and not page.url.split("#")[0].endswith("/" + grads):
+            rep.problems.append(f"the first search result led to {page.url}, not to {grads}")
+    rep.seconds = time.monotonic() - t0
+    return rep
+
+
+async def check_phone(page, base, site, shots_dir=None):
+    """On a phone-sized screen (400 px wide): the chapter of `backprop.grads` fits the width (wide code,
+    tables and math scroll inside themselves), the sidebar is folded behind its Contents button, and
+    the button opens it."""
+    rep = Report("site on a 400-px-wide screen")
+    t0 = time.monotonic()
+    href = next((c["href"] for c in site["chapters"] if c["module"] == "grads"), site["chapters"][0]["href"])
+    await page.goto(f"{base}/{href}")
+    await page.wait_for_load_state("load")
+    await _wait_for(page, MATHJAX_DONE_JS, 30)
+    width = await page.evaluate("() => document.documentElement.scrollWidth")
+    if width > PHONE["width"]:
+        rep.problems.append(f"{href} is {width} px wide on a {PHONE['width']}-px screen: the reader must scroll sideways")
+    if await page.is_visible(".bp-sidebar"):
+        rep.problems.append("the sidebar is open on a phone before the Contents button is pressed")
+    if shots_dir:
+        await page.screenshot(path=str(shots_dir / f"site-phone-{Path(href).stem}.png"))
+        rep.screenshots.append(shots_dir / f"site-phone-{Path(href).stem}.png")
+    await page.click(".bp-menu-button", timeout=5_000)
+    if not await page.is_visible(f'.bp-sidebar a[aria-current="page"]'):
+        rep.problems.append("the Contents button does not open the sidebar")
+    elif shots_dir:
+        await page.screenshot(path=str(shots_dir / "site-phone-contents.png"))
+    rep.seconds = time.monotonic() - t0
+    return rep
 
 
 def stage(nbs, dest):

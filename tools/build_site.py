@@ -1,9 +1,16 @@
 """Build the static HTML site of the course: `make docs` (or `python tools/build_site.py`).
 
     _site/index.html        the chapter list and the API pages
-    _site/NN_name.html      each chapter of nbs/, executed, with its outputs (figures embedded)
+    _site/NN_name.html      each chapter (NN < 90) and appendix (NN >= 90) of nbs/, executed, with
+                            its outputs (figures embedded)
+    _site/answers/NAME.html the answers to a chapter's questionnaire (nbs/answers/, markdown only)
     _site/api/MODULE.html   each module of the package: its `__all__`, signatures and docstrings
     _site/mathjax/          MathJax 3 from the npm registry (`make mathjax`), so math needs no CDN
+    _site/search_index.js   every section of every page, searched offline by lunr.js (npm) in search.js
+
+Every page has the same sidebar: the chapters in order, then the appendices and the API, the current
+page highlighted, and a search box; chapters and appendices have previous / next links. On a narrow
+screen (a phone) the sidebar folds behind a "Contents" button.
 
 Chapters are executed with nbclient (`--jobs` at a time), or taken already executed from
 `--executed DIR` (the browser test passes the notebooks it ran and saved in JupyterLab). Rendering
@@ -28,6 +35,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "site"
 MATHJAX = ROOT / "build/npm/node_modules/mathjax/es5"
+LUNR = ROOT / "build/npm/node_modules/lunr/lunr.min.js"
 MARKER = ".backprop-site"  # only a folder holding this file is ever emptied by a build
 DIRECTIVE = re.compile(r"^\s*#\|\s*(.*?)\s*$")
 
@@ -134,7 +142,7 @@ def render_chapter(nb, nb_dir, site):
     cells = site_cells(nb)
     for cell in cells:
         if cell.cell_type == "markdown":
-            cell.source = _rebase(cell.source, Path(nb_dir), base)
+            cell.source = _notebook_links(_rebase(cell.source, Path(nb_dir), base))
     shown = nbformat.from_dict(dict(nb, cells=cells))
     body, _ = exporter.from_notebook_node(
         shown, resources={"metadata": {"path": str(base), "name": site["title"]}, "site": site})
@@ -142,6 +150,7 @@ def render_chapter(nb, nb_dir, site):
 
 
 LOCAL_REF = re.compile(r"(!\[[^\]]*\]\(\s*|<img\b[^>]*?\bsrc=[\"'])((?:\.\./|\./)?[^)\s\"':]+)")
+NOTEBOOK_LINK = re.compile(r"(\]\(\s*)((?![a-z]+:)[^)\s]*?)\.ipynb(#[^)\s]*)?(\s*\))")
 
 
 def _rebase(md, nb_dir, base):
@@ -154,33 +163,73 @@ def _rebase(md, nb_dir, base):
     return LOCAL_REF.sub(fix, md)
 
 
-CSS = """
-body { margin: 0; }
-.bp-nav { display: flex; gap: 1.5em; flex-wrap: wrap; padding: 0.6em 1.2em; background: #f3f3f3;
-          border-bottom: 1px solid #ddd; font-family: sans-serif; font-size: 14px; }
-.bp-nav a { color: #1a5fb4; text-decoration: none; }
-.bp-page { max-width: 60em; margin: 1em auto; padding: 0 1.2em; font-family: sans-serif; line-height: 1.5; }
-.bp-page table { border-collapse: collapse; }
-.bp-page td, .bp-page th { border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: left; vertical-align: top; }
-.bp-page pre { background: #f6f8fa; padding: 0.6em; overflow-x: auto; }
-.bp-api h3 { margin-bottom: 0.2em; }
-"""
+def _notebook_links(md):
+    "Markdown links to another notebook (`answers/05_layers.ipynb`) point to its page (`answers/05_layers.html`)."
+    return NOTEBOOK_LINK.sub(lambda m: f"{m[1]}{m[2]}.html{m[3] or ''}{m[4]}", md)
 
 
-def simple_page(title, body, root=""):
+def short_title(title):
+    "The sidebar's name of a page: its title up to the colon ('3. The backward pass: what ...' -> '3. The backward pass')."
+    return title.split(":")[0].strip()
+
+
+def page_kind(path):
+    "'chapter' for nbs/NN_*.ipynb with NN < 90, 'appendix' for 90 and up, else 'page'."
+    m = re.match(r"(\d+)_", Path(path).name)
+    return "page" if not m else "chapter" if int(m.group(1)) < 90 else "appendix"
+
+
+def sidebar(plan, current, root):
+    """The sidebar's HTML for the page `current` (its href from the site's root): home, search, the
+    chapters, the appendices and the API, the current page marked `aria-current="page"`."""
+    def link(href, name):
+        here = ' aria-current="page"' if href == current else ""
+        return f'<li><a href="{root}{href}"{here}>{html.escape(name)}</a></li>'
+
+    groups = [("Chapters", [(p["href"], p["short"]) for p in plan["chapters"] if p["kind"] == "chapter"]),
+              ("Appendices", [(p["href"], p["short"]) for p in plan["chapters"] if p["kind"] != "chapter"]),
+              ("API", [(f"api/{m}.html", f"backprop.{m}") for m in plan["modules"]])]
+    parts = ['<input type="checkbox" id="bp-menu-toggle" class="bp-menu-toggle">',
+             f'<header class="bp-topbar"><label for="bp-menu-toggle" class="bp-menu-button">&#9776; Contents</label>'
+             f'<a href="{root}index.html">backprop</a></header>',
+             '<nav class="bp-sidebar" aria-label="The course">',
+             f'<a class="bp-home" href="{root}index.html">backprop</a>',
+             f'<div class="bp-search"><input type="search" id="bp-search" placeholder="Search the course" '
+             f'aria-label="Search the course" autocomplete="off" data-root="{root}">'
+             f'<ol class="bp-results" id="bp-results"></ol></div>']
+    for name, items in groups:
+        if items:
+            parts.append(f'<p class="bp-group">{name}</p><ol>' + "".join(link(h, n) for h, n in items) + "</ol>")
+    parts.append("</nav>")
+    return "\n".join(parts)
+
+
+def pager(prev, nxt, root):
+    "Previous / next links (each a page of the plan, or None)."
+    left = f'<a class="bp-prev" rel="prev" href="{root}{prev["href"]}">&larr; {html.escape(prev["short"])}</a>' if prev else ""
+    right = f'<a class="bp-next" rel="next" href="{root}{nxt["href"]}">{html.escape(nxt["short"])} &rarr;</a>' if nxt else ""
+    return f'<nav class="bp-pager" aria-label="Previous and next">{left}{right}</nav>'
+
+
+def simple_page(plan, href, title, body):
+    "A page that is not a notebook (the index, an API page): the site's sidebar and MathJax around `body`."
+    root = "../" * href.count("/")
     mathjax = (TEMPLATES / "mathjax_local.html.j2").read_text().replace("{{ resources.site.root }}", root)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title><link rel="stylesheet" href="{root}site.css">
 {mathjax}</head>
-<body><nav class="bp-nav"><a href="{root}index.html">backprop: the course</a></nav>
-<main class="bp-page tex2jax_process">
+<body>
+{sidebar(plan, href, root)}
+<div class="bp-content"><main class="bp-page tex2jax_process">
 {body}
-</main></body></html>
+</main></div>
+<script src="{root}search.js"></script>
+</body></html>
 """
 
 
-def api_page(modname, chapter_href):
+def api_page(plan, modname, chapter_href):
     "HTML for one module: each name of its `__all__` with its signature and docstring."
     importlib.invalidate_caches()
     mod = importlib.import_module(f"backprop.{modname}")
@@ -206,7 +255,7 @@ def api_page(modname, chapter_href):
                 parts.append(f"<h4><code>{html.escape(name)}.{html.escape(mname)}</code></h4>")
                 parts.append(_describe(mname, meth))
     parts.append("</div>")
-    return simple_page(f"backprop.{modname}", "\n".join(parts), root="../")
+    return simple_page(plan, f"api/{modname}.html", f"backprop.{modname}", "\n".join(parts))
 
 
 def _md(text):
@@ -227,38 +276,95 @@ def _describe(name, obj):
     return f"<pre><code>{html.escape(name)} = {html.escape(repr(obj)[:200])}</code></pre>"
 
 
+HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$", re.M)
+
+
+def _heading_id(text):
+    "The id nbconvert gives a markdown heading (its anchor), so that a search result can link to it."
+    from nbconvert.filters.markdown import markdown2html_mistune
+    m = re.search(r'\bid="([^"]*)"', markdown2html_mistune(f"## {text}"))
+    return html.unescape(m.group(1)) if m else ""
+
+
+def search_docs(page, nb):
+    """The search index's entries for one notebook page: one per section (a markdown heading of level
+    1-3, outside a fenced code block, and what follows it: prose and code), each
+    {'page', 'heading', 'href', 'text'}."""
+    docs, cur, fenced = [], None, False
+    for cell in site_cells(nb):
+        for line in cell.source.splitlines():
+            if cell.cell_type == "markdown" and line.lstrip().startswith("```"):
+                fenced = not fenced
+            m = HEADING.match(line) if cell.cell_type == "markdown" and not fenced else None
+            if m or cur is None:
+                heading = m.group(2).replace("`", "") if m else page["short"]
+                href = f"{page['href']}#{_heading_id(m.group(2))}" if m else page["href"]
+                cur = {"page": page["short"], "heading": heading, "href": href, "text": ""}
+                docs.append(cur)
+            if not m:
+                cur["text"] += " " + " ".join(line.split())
+        fenced = False
+    for d in docs:
+        d["text"] = " ".join(d["text"].split())[:4000]
+        d["snippet"] = " ".join(PROSE_NOISE.sub(" ", d["text"]).split())[:110]
+    return docs
+
+
+# What a search result's snippet leaves out of a section's text: math, and markdown's marks.
+PROSE_NOISE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|[*`>#|]|\\[a-z]+", re.S)
+
+
 def plan(out, notebooks=None, api=True):
-    """Empty `out`, put the site's fixed files in it (CSS, MathJax) and return the plan of the site:
-    {'out', 'chapters': [{'path', 'href', 'title', 'module', 'site'}], 'modules'}. Titles, modules and
-    links come from the notebooks as they are: executing a notebook changes none of them, so the
-    pages can then be written in any order, each as soon as its notebook has run."""
+    """Empty `out`, put the site's fixed files in it (CSS, MathJax, search) and return the plan of the
+    site: {'out', 'chapters': [{'path', 'href', 'title', 'short', 'kind', 'module', 'site'}], 'answers',
+    'modules'}. 'chapters' are the notebooks given (default nbs/*.ipynb: chapters, then appendices);
+    'answers' the notebooks of nbs/answers/. Titles, modules, links and the search index come from the
+    notebooks as they are: executing a notebook changes none of them, so the pages can then be written
+    in any order, each as soon as its notebook has run."""
     out = Path(out)
     paths = [Path(p).resolve() for p in (notebooks or sorted((ROOT / "nbs").glob("*.ipynb")))]
     if not paths:
         raise SystemExit("build_site: no notebooks found in nbs/")
-    if not (MATHJAX / "tex-chtml-full.js").exists():
-        raise SystemExit(f"build_site: MathJax is missing at {MATHJAX}: run `make mathjax` (npm)")
+    for need, how in ((MATHJAX / "tex-chtml-full.js", "MathJax"), (LUNR, "lunr.js")):
+        if not need.exists():
+            raise SystemExit(f"build_site: {how} is missing at {need}: run `make mathjax` (npm)")
     if out.exists():
         if not (out / MARKER).exists() and any(out.iterdir()):
             raise SystemExit(f"build_site: {out} exists and is not a site built here; not touching it")
         shutil.rmtree(out)
     (out / "api").mkdir(parents=True)
     (out / MARKER).write_text("built by tools/build_site.py; emptied by each build\n")
-    (out / "site.css").write_text(CSS)
+    for asset in ("site.css", "search.js"):
+        shutil.copy(TEMPLATES / asset, out / asset)
+    shutil.copy(LUNR, out / "lunr.min.js")
     (out / "mathjax").mkdir()
     shutil.copy(MATHJAX / "tex-chtml-full.js", out / "mathjax")
     shutil.copytree(MATHJAX / "output/chtml/fonts/woff-v2", out / "mathjax/output/chtml/fonts/woff-v2")
-    info = []
-    for p in paths:
+
+    def page(p, href):
         nb = nbformat.read(p, as_version=4)
-        info.append(dict(path=p, href=page_name(p), title=title_of(nb, p.stem), module=module_of(nb)))
-    for i, ch in enumerate(info):
-        ch["site"] = {"root": "", "title": ch["title"],
-                      "prev": i > 0 and {"href": info[i - 1]["href"], "name": info[i - 1]["path"].stem},
-                      "next": i + 1 < len(info) and {"href": info[i + 1]["href"], "name": info[i + 1]["path"].stem},
-                      "api": ch["module"] and {"href": f"api/{ch['module']}.html", "name": f"backprop.{ch['module']}"}}
+        title = title_of(nb, p.stem)
+        return dict(path=p, href=href, title=title, short=short_title(title), kind=page_kind(p),
+                    module=module_of(nb), nb_source=nb)
+
+    info = [page(p, page_name(p)) for p in paths]
+    answers_dir = paths[0].parent / "answers"
+    answers = [page(p, f"answers/{page_name(p)}") for p in sorted(answers_dir.glob("*.ipynb"))] if api else []
     modules = sorted(p.stem for p in (ROOT / "backprop").glob("*.py") if not p.stem.startswith("_")) if api else []
-    return {"out": out, "chapters": info, "modules": modules}
+    site = {"out": out, "chapters": info, "answers": answers, "modules": modules}
+    for i, ch in enumerate(info):
+        ch["site"] = {"root": "", "title": ch["title"], "sidebar": sidebar(site, ch["href"], ""),
+                      "pager": pager(info[i - 1] if i > 0 else None, info[i + 1] if i + 1 < len(info) else None, ""),
+                      "api": ch["module"] and {"href": f"api/{ch['module']}.html", "name": f"backprop.{ch['module']}"}}
+    chapter_by_stem = {ch["path"].stem: ch for ch in info}
+    for a in answers:
+        back = chapter_by_stem.get(a["path"].stem)
+        a["site"] = {"root": "../", "title": a["title"], "sidebar": sidebar(site, a["href"], "../"),
+                     "pager": pager(back, None, "../"), "api": None}
+    docs = [d for p in info + answers for d in search_docs(p, p.pop("nb_source"))]
+    (out / "search_index.js").write_text("window.BP_SEARCH_DOCS = " + json.dumps(docs, ensure_ascii=False) + ";\n",
+                                         encoding="utf-8")
+    return site
 
 
 def write_chapter(plan, i, nb=None):
@@ -269,11 +375,16 @@ def write_chapter(plan, i, nb=None):
 
 
 def write_index_and_api(plan):
-    "Write the API page of each module of the plan, and the index."
+    "Write the API page of each module of the plan, the pages of the answers (never executed), and the index."
     out, info, modules = plan["out"], plan["chapters"], plan["modules"]
     by_module = {ch["module"]: (ch["href"], ch["title"]) for ch in info if ch["module"]}
     for m in modules:
-        (out / "api" / f"{m}.html").write_text(api_page(m, by_module.get(m)), encoding="utf-8")
+        (out / "api" / f"{m}.html").write_text(api_page(plan, m, by_module.get(m)), encoding="utf-8")
+    if plan["answers"]:
+        (out / "answers").mkdir(exist_ok=True)
+    for a in plan["answers"]:
+        nb = nbformat.read(a["path"], as_version=4)
+        (out / a["href"]).write_text(render_chapter(nb, a["path"].parent, a["site"]), encoding="utf-8")
 
     def row(ch):
         mod = ch["module"]
@@ -281,18 +392,23 @@ def write_index_and_api(plan):
         return (f'<tr><td><a href="{ch["href"]}">{html.escape(ch["path"].stem)}</a></td>'
                 f'<td>{html.escape(ch["title"])}</td><td>{api_link}</td></tr>')
 
-    rows = "\n".join(row(ch) for ch in info)
+    def table(kind):
+        rows = "\n".join(row(ch) for ch in info if (ch["kind"] == "chapter") == (kind == "chapter"))
+        return f"<table><tr><th>notebook</th><th>question</th><th>module</th></tr>\n{rows}\n</table>"
+
     api = "\n".join(f'<li><a href="api/{m}.html">backprop.{m}</a></li>' for m in modules)
     body = (f"<h1>backprop</h1><p>Backpropagation from the foundations: every gradient derived, "
             f"implemented and checked. Each chapter below is a notebook of <code>nbs/</code>, shown "
-            f"with its outputs.</p>\n<h2>Chapters</h2>\n<table><tr><th>notebook</th><th>question</th>"
-            f"<th>module</th></tr>\n{rows}\n</table>\n<h2>API</h2>\n<ul>\n{api}\n</ul>")
-    (out / "index.html").write_text(simple_page("backprop: the course", body), encoding="utf-8")
+            f"with its outputs. The search box of the sidebar searches every section of every page.</p>\n"
+            f"<h2>Chapters</h2>\n{table('chapter')}\n<h2>Appendices</h2>\n{table('appendix')}\n"
+            f"<h2>API</h2>\n<ul>\n{api}\n</ul>")
+    (out / "index.html").write_text(simple_page(plan, "index.html", "backprop: the course", body), encoding="utf-8")
 
 
 def build(out=ROOT / "_site", notebooks=None, executed_dir=None, jobs=2, api=True, log=print):
-    """Write the site into `out` (an API page per module of the package unless `api` is false);
-    return the plan (see `plan`) with each chapter's executed notebook as 'nb', and 'seconds'."""
+    """Write the site into `out` (an API page per module of the package, and the answers' pages,
+    unless `api` is false); return the plan (see `plan`) with each chapter's executed notebook as
+    'nb', and 'seconds'."""
     t0 = time.monotonic()
     site = plan(out, notebooks, api)
     done = chapters([ch["path"] for ch in site["chapters"]], executed_dir, jobs)
@@ -303,7 +419,8 @@ def build(out=ROOT / "_site", notebooks=None, executed_dir=None, jobs=2, api=Tru
     write_index_and_api(site)
     site["seconds"] = time.monotonic() - t0
     log(f"build_site: {len(done)} chapters ({'executed in' if not executed_dir else 'read in'} "
-        f"{t_exec:.1f} s), {len(site['modules'])} API pages -> {site['out']} in {site['seconds']:.1f} s")
+        f"{t_exec:.1f} s), {len(site['answers'])} answer pages, {len(site['modules'])} API pages -> "
+        f"{site['out']} in {site['seconds']:.1f} s")
     return site
 
 

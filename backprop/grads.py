@@ -5,19 +5,19 @@
 # %% auto #0
 __all__ = ['mse_grad', 'numerical_grad', 'relu_grad', 'lin_grad', 'forward_and_backward']
 
-# %% ../nbs/03_backward.ipynb #dbda59fe
+# %% ../nbs/03_backward.ipynb #28af6c96
 import torch
 from .forward import lin, relu, mse
 from .guards import check_mse_grad, check_relu_grad, check_lin_grad, check_numerical_grad, _scalar
 from .guards import _upstream     # chapter 5's layers import it from here
 
-# %% ../nbs/03_backward.ipynb #0aa6339d
+# %% ../nbs/03_backward.ipynb #a04370e3
 def mse_grad(inp, targ):
     "Set `inp.g` = dL/d(inp) for L = mse(inp, targ): 2 (inp - targ) / N, shape (N, 1)."
     check_mse_grad(inp, targ)        # inp (N, 1), targ (N,), one float dtype: appendix 90
     inp.g = 2. * (inp.squeeze(-1) - targ).unsqueeze(-1) / inp.shape[0]   # (N,) -> (N, 1)
 
-# %% ../nbs/03_backward.ipynb #473b8b38
+# %% ../nbs/03_backward.ipynb #c00094d3
 def numerical_grad(f, x, h=1e-6):
     "Central finite-difference gradient of the scalar `f(x)` with respect to `x` (same shape as `x`); float64 only."
     check_numerical_grad(f, x, h)    # f a function, x a float64 tensor, h > 0: appendix 90
@@ -31,13 +31,13 @@ def numerical_grad(f, x, h=1e-6):
         g[i] = (f_plus - f_minus) / (2 * h)
     return g.view(x.shape)
 
-# %% ../nbs/03_backward.ipynb #25f734bf
+# %% ../nbs/03_backward.ipynb #532fe86d
 def relu_grad(inp, out):
     "Set `inp.g` = out.g where inp > 0, else 0 (the subgradient 0 at inp == 0); shape of `inp`."
     check_relu_grad(inp, out)        # one shape, one dtype, out.g set: appendix 90
     inp.g = (inp > 0).to(inp.dtype) * out.g     # mask (N, h) * out.g (N, h)
 
-# %% ../nbs/03_backward.ipynb #ee963131
+# %% ../nbs/03_backward.ipynb #e9c34cff
 def lin_grad(inp, out, w, b):
     "Set `inp.g`, `w.g`, `b.g` for out = inp @ w + b, from the upstream gradient `out.g`."
     check_lin_grad(inp, out, w, b)        # shapes, dtypes, call order: appendix 90
@@ -46,7 +46,7 @@ def lin_grad(inp, out, w, b):
     w.g = inp.t() @ g                     # (n_in, N) @ (N, n_out) -> (n_in, n_out)
     b.g = g.sum(0)                        # (N, n_out) -> (n_out,)
 
-# %% ../nbs/03_backward.ipynb #43709d5b
+# %% ../nbs/03_backward.ipynb #f739eadf
 def forward_and_backward(inp, targ, w1, b1, w2, b2):
     "Run the 2-layer MLP and its backward pass: set `.g` on `inp` and every parameter; return the loss."
     l1 = lin(inp, w1, b1)          # (N, n_hidden)

@@ -244,7 +244,7 @@ SWEEP = {
     "backprop.grads.mse_grad": [
         bad("shape", lambda: mse_grad(T(5, 1), T(5, 1)), ValueError, r"targ must have shape \(5,\), got \(5, 1\)"),
         bad("dtype", lambda: mse_grad(I(5, 1), I(5)), TypeError, FLOAT),
-        bad("order", lambda: mse_grad(T(5), T(5, 1)), ValueError, r"out must have 2 dimension\(s\)"),
+        bad("order", lambda: mse_grad(T(5), T(5, 1)), ValueError, r"inp must have 2 dimension\(s\)"),
     ],
     "backprop.grads.relu_grad": [
         bad("dtype", lambda: relu_grad(T(3), with_g(T(3), F64(3))), TypeError, "out.g has dtype torch.float64 but out has dtype torch.float32"),

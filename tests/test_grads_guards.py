@@ -1,0 +1,54 @@
+"""Chapter 3's guard rails live in appendix 90 (backprop.guards): each gradient function keeps one guard line,
+the private helpers other modules import still come from backprop.grads, and mse_grad's messages name its
+own parameter, `inp`."""
+import inspect
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import backprop.grads
+import backprop.guards
+from backprop.grads import lin_grad, mse_grad, numerical_grad, relu_grad
+
+# The guard lines of ../shared/tools/readability.py: a raise, an isinstance test, or a check call.
+GUARD = re.compile(r"(\braise\b|isinstance\(|\b_?check_\w*\(|\b_check\w*\()")
+
+
+@pytest.mark.parametrize("fn", [mse_grad, relu_grad, lin_grad, numerical_grad, backprop.grads.forward_and_backward])
+def test_each_gradient_function_has_at_most_one_guard_line(fn):
+    lines = [l for l in inspect.getsource(fn).splitlines() if l.strip() and not l.lstrip().startswith("#")]
+    guards = [l for l in lines if GUARD.search(l)]
+    assert len(guards) <= 1, f"{fn.__name__} has {len(guards)} guard lines: {guards}"
+
+
+def test_private_helpers_stay_importable_from_grads():
+    from backprop.grads import _scalar, _upstream
+    assert _upstream is backprop.guards._upstream and _scalar is backprop.guards._scalar
+
+
+def test_guards_do_not_import_a_teaching_module_at_import_time():
+    code = "import sys, backprop.guards; print(sorted(m for m in sys.modules if m.startswith('backprop.')))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "['backprop.guards']"
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: mse_grad(torch.randn(5), torch.randn(5, 1)), ValueError, r"mse_grad: inp must have 2 dimension\(s\), got shape \(5,\)"),
+    (lambda: mse_grad(torch.randn(5, 2), torch.randn(5)), ValueError, r"mse_grad: inp must have shape \(N, 1\) with N >= 1, got \(5, 2\)"),
+    (lambda: mse_grad(torch.randn(0, 1), torch.randn(0)), ValueError, r"mse_grad: inp must have shape \(N, 1\) with N >= 1"),
+    (lambda: mse_grad(torch.randn(5, 1), torch.randn(5, 1)), ValueError,
+     r"mse_grad: inp has shape \(5, 1\) so targ must have shape \(5,\), got \(5, 1\); an \(N, 1\) target would broadcast"),
+    (lambda: mse_grad(torch.randn(5, 1), torch.randn(4)), ValueError, r"inp has shape \(5, 1\) so targ must have shape \(5,\), got \(4,\)$"),
+    (lambda: mse_grad([1.0], torch.randn(1)), TypeError, r"mse_grad: inp must be a torch.Tensor, got list"),
+    (lambda: mse_grad(torch.ones(2, 1, dtype=torch.int64), torch.ones(2)), TypeError, r"mse_grad: inp has dtype torch.int64"),
+    (lambda: mse_grad(torch.randn(2, 1, dtype=torch.float64), torch.randn(2)), TypeError,
+     r"mse_grad: all tensors must have the same dtype, got inp: torch.float64, targ: torch.float32"),
+])
+def test_mse_grad_messages_name_its_parameter_inp(call, error, match):
+    with pytest.raises(error, match=match) as info:
+        call()
+    assert "out" not in str(info.value)

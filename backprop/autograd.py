@@ -27,7 +27,7 @@ class Tensor:
     is_leaf = property(lambda self: not self._parents)
     def item(self): return self.data.item()
     def __repr__(self):
-        what = f"data={self.item():.6g}" if self.ndim == 0 else f"shape={_shape(self.data)}"
+        what = f"data={self.item()!r}" if self.ndim == 0 else f"shape={_shape(self.data)}"
         made = f"op={self._op!r}" if self._op else "leaf"
         return f"Tensor({what}, {made}, requires_grad={self.requires_grad}{', label=' + repr(self.label) if self.label else ''})"
 

@@ -126,7 +126,7 @@ def check_ag_dims(fn, t, dim):
     for d in dims:
         if not isinstance(d, int) or isinstance(d, bool):
             raise TypeError(f"{fn}: dim must be None, an int or a tuple of ints, got {dim!r}")
-        if not -t.ndim <= d < max(t.ndim, 1):
+        if not -max(t.ndim, 1) <= d < max(t.ndim, 1):                   # a 0-d tensor has axes 0 and -1, as in torch
             raise IndexError(f"{fn}: dim {d!r} is out of range for a tensor of shape {_shape(t.data)}")
     if len({d % max(t.ndim, 1) for d in dims}) < len(dims):
         raise ValueError(f"{fn}: an axis appears more than once in dim {dim!r}")

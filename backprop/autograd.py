@@ -15,7 +15,7 @@ from .guards import (_shape, _is_number, check_ag_data, check_ag_operand, check_
 class Tensor:
     "A float torch tensor `data` (a Python number becomes float64) that records the operation that made it."
     def __init__(self, data, requires_grad=False, label="", _parents=(), _op=""):
-        check_ag_data(data)                       # a float torch tensor or a number: appendix 90
+        check_ag_data(data)  # a float torch tensor or a number: appendix 90
         if _is_number(data): data = torch.tensor(float(data), dtype=torch.float64)   # as micrograd's Python floats
         self.data, self.label, self.grad = data.detach(), label, None
         self._parents, self._op, self._backward = tuple(_parents), _op, None
@@ -28,8 +28,7 @@ class Tensor:
     def item(self): return self.data.item()
     def __repr__(self):
         what = f"data={self.item()!r}" if self.ndim == 0 else f"shape={_shape(self.data)}"
-        made = f"op={self._op!r}" if self._op else "leaf"
-        return f"Tensor({what}, {made}, requires_grad={self.requires_grad}{', label=' + repr(self.label) if self.label else ''})"
+        return f"Tensor({what}, {f'op={self._op!r}' if self._op else 'leaf'}, requires_grad={self.requires_grad})"
 
 # %% ../nbs/10_autograd.ipynb #cf41a754
 def _result(data, parents, op, backward):
@@ -40,14 +39,14 @@ def _result(data, parents, op, backward):
 
 def _operand(fn, x, like):
     "`x` as a Tensor: a number becomes a constant of `like`'s dtype; a torch tensor or another dtype is refused."
-    check_ag_operand(fn, x, like)                 # a number, or a Tensor of like's dtype: appendix 90
+    check_ag_operand(fn, x, like)  # a number, or a Tensor of like's dtype: appendix 90
     return Tensor(torch.tensor(float(x), dtype=like.dtype)) if _is_number(x) else x
 
 # %% ../nbs/10_autograd.ipynb #5cef206d
 def _matmul(self, other):
     "`self @ other` for 2-D Tensors: (N, k) @ (k, m) -> (N, m)."
     other = _operand("matmul", other, self)
-    check_ag_matmul(self, other)                  # 2-D, with the same k: appendix 90
+    check_ag_matmul(self, other)  # 2-D, with the same k: appendix 90
     x, w = self.data, other.data
     def backward(g):                              # g = dL/dZ: (N, m)
         return g @ w.t(), x.t() @ g               # (N, m) @ (m, k) -> (N, k);  (k, N) @ (N, m) -> (k, m)
@@ -65,7 +64,7 @@ def _unbroadcast(g, shape):
 # %% ../nbs/10_autograd.ipynb #c35e0c95
 def _add(self, other):
     "`self + other`, broadcasting: dL/da = G and dL/db = G, each summed back to its input's shape."
-    other = _operand("add", other, self); check_ag_broadcast("add", self, other)     # appendix 90
+    other = _operand("add", other, self); check_ag_broadcast("add", self, other)  # appendix 90
     sa, sb = self.shape, other.shape
     def backward(g): return _unbroadcast(g, sa), _unbroadcast(g, sb)     # G (broadcast shape) -> sa, sb
     return _result(self.data + other.data, (self, other), "+", backward)
@@ -102,14 +101,14 @@ def _relu(self):
 
 def _pow(self, p):
     "x ** p for a number p; dL/dx = G * p * x ** (p - 1)."
-    check_ag_pow(p)                               # a Python number: appendix 90
+    check_ag_pow(p)  # a Python number: appendix 90
     x = self.data
     def backward(g): return (g * p * x ** (p - 1),) if p != 0 else (torch.zeros_like(x),)   # x ** 0 = 1: no slope (not 0 * inf at x = 0)
     return _result(x ** p, (self,), f"**{p}", backward)
 
 def _rpow(self, c):
     "c ** x for a number c > 0; dL/dx = G * c ** x * log(c)."
-    check_ag_rpow(c)                              # a positive Python number: appendix 90
+    check_ag_rpow(c)  # a positive Python number: appendix 90
     out = c ** self.data
     return _result(out, (self,), f"{c}**", lambda g: (g * out * math.log(c),))
 
@@ -123,7 +122,7 @@ def _exp(self):
 
 def _log(self):
     "The natural log, for x > 0; dL/dx = G / x."
-    check_ag_log(self)                            # every x > 0: appendix 90
+    check_ag_log(self)  # every x > 0: appendix 90
     x = self.data
     return _result(x.log(), (self,), "log", lambda g: (g / x,))
 
@@ -142,7 +141,7 @@ Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid = _exp, _log, _tanh, _sigmoi
 # %% ../nbs/10_autograd.ipynb #5c1f0a10
 def _dims(fn, t, dim):
     "`dim` as a sorted tuple of axes of `t` in [0, ndim); None or an empty tuple means every axis, as in torch."
-    check_ag_dims(fn, t, dim)                     # ints, in range, no axis twice: appendix 90
+    check_ag_dims(fn, t, dim)  # ints, in range, no axis twice: appendix 90
     if dim is None or dim in ((), []) or t.ndim == 0: return tuple(range(t.ndim))
     return tuple(sorted(d % t.ndim for d in (dim if isinstance(dim, (tuple, list)) else (dim,))))
 
@@ -165,18 +164,18 @@ Tensor.sum, Tensor.mean = _sum, _mean
 # %% ../nbs/10_autograd.ipynb #0e5cd18b
 def mse(out, targ):
     "Mean squared error of an (N, 1) Tensor `out` against an (N,) constant target; a scalar Tensor."
-    check_ag_mse(out, targ)                       # (N, 1) and (N,), one dtype, a constant target: appendix 90
+    check_ag_mse(out, targ)  # (N, 1) and (N,), one dtype, a constant target: appendix 90
     diff = out.data.squeeze(-1) - targ.data       # (N,); .data holds the values of a Tensor, and of a torch tensor
     def backward(g): return (g * 2. * diff.unsqueeze(-1) / diff.shape[0],)   # chapter 3's mse_grad: (N, 1)
     return _result(diff.pow(2).mean(), (out,), "mse", backward)
 
 def cross_entropy(logits, targ):
     "Mean cross-entropy of (N, C) logits against (N,) integer class labels in [0, C); a scalar Tensor."
-    check_ag_cross_entropy(logits, targ)          # shapes, labels in range, finite logits: appendix 90
+    check_ag_cross_entropy(logits, targ)  # shapes, labels in range, finite logits: appendix 90
     z, targ, N = logits.data, targ.long(), logits.shape[0]
-    picked = z.gather(1, targ.unsqueeze(1)).squeeze(1)                    # z[n, y_n]: (N,)
-    def backward(g):                                                      # chapter 9: (softmax - onehot) / N
-        onehot = torch.nn.functional.one_hot(targ, z.shape[1]).to(z.dtype)   # (N, C)
+    picked = z.gather(1, targ.unsqueeze(1)).squeeze(1)  # z[n, y_n]: (N,)
+    def backward(g):  # chapter 9: (softmax - onehot) / N
+        onehot = torch.nn.functional.one_hot(targ, z.shape[1]).to(z.dtype)  # (N, C)
         return (g * (torch.softmax(z, dim=1) - onehot) / N,)
     return _result((torch.logsumexp(z, dim=1) - picked).mean(), (logits,), "cross_entropy", backward)
 
@@ -202,13 +201,13 @@ def _topo_order(root, parents=_grad_parents):
 def _closure(t, g):
     "The gradients that t's backward closure passes back for G = g: one per parent, each of its parent's shape."
     grads = t._backward(g)
-    check_ag_closure(t, grads)                    # a wrong derivation is named here, by its op: appendix 90
+    check_ag_closure(t, grads)  # a wrong derivation is named here, by its op: appendix 90
     return grads
 
 def _backward(self, gradient=None, retain_graph=False):
     "Fill `.grad` of every tensor this one depends on: leaves accumulate, intermediates get this call's gradient."
     order = _topo_order(self)
-    check_ag_backward(self, gradient, order)      # needs grad; a scalar or gradient= of its shape; not freed: appendix 90
+    check_ag_backward(self, gradient, order)  # needs grad; a scalar or gradient= of its shape; not freed: appendix 90
     grads = {self: torch.ones_like(self.data) if gradient is None else gradient}
     for t in reversed(order):                     # every tensor after all the tensors computed from it
         g = grads.pop(t)                          # complete: every consumer has added its share
@@ -263,7 +262,7 @@ def _layout(root, order, edges):
 def draw_graph(root, ax=None):
     "Draw the graph recorded behind `root` with matplotlib: tensors as boxes, operations as circles; return the Axes."
     import matplotlib.pyplot as plt
-    check_ag_draw_graph(root, ax)                                   # a Tensor, and an Axes or None: appendix 90
+    check_ag_draw_graph(root, ax)  # a Tensor, and an Axes or None: appendix 90
     order, edges = _graph(root)
     pos, n_cols, n_rows = _layout(root, order, edges)
     if ax is None: ax = plt.subplots(figsize=(2.1 * n_cols + 1, 1.5 * n_rows + 0.5))[1]

@@ -1,4 +1,4 @@
-"""backprop.autograd (chapter 10): every op against torch autograd, the sharp edges, deep graphs, bad input,
+"""backprop.autograd (chapters 10 and 11): every op against torch autograd, the sharp edges, deep graphs, bad input,
 and the 2-layer MLP against chapter 3's forward_and_backward, gradients and training step for step.
 
 Property tests draw shapes (and a seed for the tensor values) with hypothesis, derandomized so that every run

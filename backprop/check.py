@@ -6,11 +6,8 @@
 __all__ = ['TOLERANCES', 'FD_H', 'FD_TOL', 'rel_error', 'diagnose', 'Row', 'GradReport', 'check_grads']
 
 # %% ../nbs/07_checking.ipynb #fb213a1b
-import inspect
-from dataclasses import dataclass
-
 import torch
-from .forward import _check_tensor, _shape
+from .guards import check_rel_error
 
 # %% ../nbs/07_checking.ipynb #a2cb96cf
 TOLERANCES = {                       # dtype: (rtol, atol) for yours vs autograd, both in that dtype
@@ -22,25 +19,21 @@ TOLERANCES = {                       # dtype: (rtol, atol) for yours vs autograd
 FD_H, FD_TOL = 1e-6, (1e-6, 1e-8)    # central differences in float64: step h, then (rtol, atol)
 
 # %% ../nbs/07_checking.ipynb #07c4a70b
-def _check_tols(fn, rtol, atol):
-    "Raise a clear error unless rtol > 0 and atol >= 0 are numbers."
-    for name, v, low in (("rtol", rtol, 0), ("atol", atol, None)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 if low == 0 else v >= 0):
-            raise ValueError(f"{fn}: {name} must be a number {'> 0' if low == 0 else '>= 0'}, got {v!r}")
-
 def rel_error(a, b, rtol, atol):
     "Element-wise |a - b| / max(eps, |a| + |b|), with eps = atol / rtol: sums below eps count as eps."
-    _check_tensor("rel_error", "a", a); _check_tensor("rel_error", "b", b); _check_tols("rel_error", rtol, atol)
-    if a.shape != b.shape or a.dtype != b.dtype:
-        raise ValueError(f"rel_error: a {_shape(a)} {a.dtype} and b {_shape(b)} {b.dtype} must have the same shape and dtype "
-                         f"(no broadcasting: a shape mismatch is a bug to report, not to average over)")
+    check_rel_error(a, b, rtol, atol)    # floating-point tensors of one shape and dtype, rtol > 0, atol >= 0: appendix 90
     return (a - b).abs() / ((a.abs() + b.abs()).clamp_min(atol / rtol))
 
-# %% ../nbs/07_checking.ipynb #0301b1d4
 def _close(a, b, rtol, atol):
     "True if a and b have one shape and every element passes |a - b| <= max(atol, rtol (|a| + |b|)); NaN never passes."
     return a.shape == b.shape and bool((rel_error(a, b, rtol, atol) <= rtol).all())
 
+# %% ../nbs/93_check_report.ipynb #ced90eed
+import inspect
+from dataclasses import dataclass
+from .guards import _shape, _scalar_loss, _check_compared, check_check_grads, check_diagnose, check_grad_report
+
+# %% ../nbs/93_check_report.ipynb #d2d6a532
 def _whole(c):
     "(k, 'k') if the factor c > 0 is a whole number k >= 2, (k, '1/k') if 1/c is one (up to 1e-6 relative); else None."
     for v, text in ((c, "{}"), (1 / c, "1/{}")):
@@ -59,7 +52,7 @@ def _size_hint(c, sizes):
     hits = [f"{name}.shape[{d}]" for name, shape in sizes for d, n in enumerate(shape) if whole and n == whole[0]]
     return f" ({whole[0]} = {hits[0]})" if hits else ""
 
-# %% ../nbs/07_checking.ipynb #a1bb5144
+# %% ../nbs/93_check_report.ipynb #c51cda27
 def _nonfinite(t):
     "'non-finite values (NaN or Inf) in k of n entries, first at [i, j]' if tensor t has any; else None."
     bad = ~torch.isfinite(t)
@@ -68,9 +61,7 @@ def _nonfinite(t):
 
 def diagnose(g, ref, rtol, atol, sizes=()):
     "What is wrong with gradient `g` compared with the correct `ref`, in words; None if nothing is."
-    _check_tensor("diagnose", "ref", ref); _check_tols("diagnose", rtol, atol)
-    if g is not None and not isinstance(g, torch.Tensor):
-        raise TypeError(f"diagnose: g must be a torch.Tensor or None, got {type(g).__name__}")
+    check_diagnose(g, ref, rtol, atol)    # ref a floating-point tensor, g a tensor or None, rtol > 0, atol >= 0: appendix 90
     if g is None: return "missing: no gradient given (was .g set?)"
     if g.dtype != ref.dtype: return f"wrong dtype: {g.dtype}, expected {ref.dtype}"
     loose = (10 * rtol, 10 * atol)                     # a fitted factor or a reshaped sum adds rounding
@@ -105,37 +96,7 @@ def diagnose(g, ref, rtol, atol, sizes=()):
     return (f"wrong values in {int(bad.sum())} of {bad.numel()} entries, first at {list(i)}: "
             f"yours {g[i].item():.4g}, expected {ref[i].item():.4g}")
 
-# %% ../nbs/07_checking.ipynb #40b60763
-def _check_args(loss_fn, inputs, grads):
-    "Raise a clear error unless loss_fn is callable and inputs, grads are equally long lists of tensors."
-    if not callable(loss_fn):
-        raise TypeError(f"check_grads: loss_fn must be a function, got {type(loss_fn).__name__}; "
-                        f"the call is check_grads(loss_fn, inputs, grads)")
-    for what, seq in (("inputs", inputs), ("grads", grads)):
-        if not isinstance(seq, (list, tuple)):
-            raise TypeError(f"check_grads: {what} must be a list or tuple, got {type(seq).__name__}; "
-                            f"wrap a single tensor as [t]")
-    if not inputs: raise ValueError("check_grads: inputs is empty; there is nothing to check")
-    if len(grads) != len(inputs):
-        raise ValueError(f"check_grads: got {len(grads)} gradient(s) for {len(inputs)} input(s); "
-                         f"give one per input, in the same order (None for a missing one)")
-    for i, t in enumerate(inputs):
-        _check_tensor("check_grads", f"inputs[{i}]", t)
-        if t.numel() == 0: raise ValueError(f"check_grads: inputs[{i}] is empty, shape {_shape(t)}")
-        if t.dtype not in TOLERANCES: raise TypeError(f"check_grads: inputs[{i}] has dtype {t.dtype}; "
-                                                      f"expected one of {', '.join(map(str, TOLERANCES))}")
-    for i, g in enumerate(grads):
-        if g is not None and not isinstance(g, torch.Tensor):
-            raise TypeError(f"check_grads: grads[{i}] must be a torch.Tensor or None, got {type(g).__name__}")
-
-def _loss(loss_fn, args):
-    "loss_fn(*args), checked: it must be a scalar tensor."
-    loss = loss_fn(*args)
-    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
-        got = f"shape {_shape(loss)}" if isinstance(loss, torch.Tensor) else type(loss).__name__
-        raise ValueError(f"check_grads: loss_fn must return a scalar tensor (shape ()), got {got}")
-    return loss
-
+# %% ../nbs/93_check_report.ipynb #651159b4
 def _names(loss_fn, n):
     "The names of loss_fn's parameters if it has n plain ones, else inputs[0], inputs[1], ..."
     try: params = list(inspect.signature(loss_fn).parameters.values())
@@ -144,22 +105,22 @@ def _names(loss_fn, n):
         return [p.name for p in params]
     return [f"inputs[{i}]" for i in range(n)]
 
-# %% ../nbs/07_checking.ipynb #5ec985c0
 def _autograd_grads(loss_fn, inputs):
     "Gradients of the scalar loss_fn(*inputs) w.r.t. each input by torch autograd (zeros if unused); None if not differentiable."
     leaves = [t.detach().clone().requires_grad_() for t in inputs]
-    loss = _loss(loss_fn, leaves)
+    loss = _scalar_loss(loss_fn, leaves)
     if not loss.requires_grad: return None
     grads = torch.autograd.grad(loss, leaves, allow_unused=True)
     return [torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads, strict=True)]
 
+# %% ../nbs/93_check_report.ipynb #08a7ab87
 def _fd_grads(loss_fn, inputs, i, idx, h=FD_H):
     """Finite differences of loss_fn(*inputs) w.r.t. the entries `idx` of the flattened input i (float64), with steps h and h/10:
     the loss at inputs, and a (4, len(idx)) tensor of the central differences at h and h/10 and the gaps at h and h/10."""
     args = [t.detach() for t in inputs]
     x = args[i].clone(memory_format=torch.contiguous_format)   # contiguous, so that view(-1) reaches every entry
     flat = x.view(-1)
-    def f(): return _loss(loss_fn, args[:i] + [x] + args[i + 1:]).item()
+    def f(): return _scalar_loss(loss_fn, args[:i] + [x] + args[i + 1:]).item()
     f0, fd = f(), torch.zeros(4, len(idx), dtype=torch.float64)
     for k, j in enumerate(idx.tolist()):
         old = flat[j].item()
@@ -171,6 +132,7 @@ def _fd_grads(loss_fn, inputs, i, idx, h=FD_H):
         flat[j] = old
     return f0, fd
 
+# %% ../nbs/93_check_report.ipynb #bcbd9c4a
 def _kinks(f0, fd, h=FD_H):
     "Where the finite differences disagree among themselves (a kink within h, or at x): a bool per entry; autograd plays no part."
     ctr_h, ctr_h10, gap_h, gap_h10 = fd
@@ -181,7 +143,7 @@ def _kinks(f0, fd, h=FD_H):
     slope_jumps = ~(gap_h10.abs() <= torch.maximum(gap_h.abs() / 3, tol))  # smooth: the gap shrinks 10x with the step
     return steps_disagree | slope_jumps
 
-# %% ../nbs/07_checking.ipynb #fd50213e
+# %% ../nbs/93_check_report.ipynb #124382db
 @dataclass
 class Row:
     "One comparison: the gradient of input `name` against one `reference`."
@@ -191,10 +153,7 @@ class Row:
 class GradReport:
     "The result of `check_grads`: `ok`, `rows` (one per input and reference), `diagnoses` (input name -> text or None)."
     def __init__(self, rows, diagnoses):
-        if not isinstance(rows, list) or not rows or not all(isinstance(r, Row) for r in rows):
-            raise TypeError(f"GradReport: rows must be a non-empty list of Row, got {type(rows).__name__}")
-        if not isinstance(diagnoses, dict):
-            raise TypeError(f"GradReport: diagnoses must be a dict (input name -> text or None), got {type(diagnoses).__name__}")
+        check_grad_report(rows, diagnoses, Row)    # a non-empty list of Row, a dict: appendix 90
         self.rows, self.diagnoses = rows, diagnoses
     @property
     def ok(self): return all(r.ok is not False for r in self.rows)
@@ -211,7 +170,7 @@ class GradReport:
         return "\n".join(lines)
     __repr__ = __str__
 
-# %% ../nbs/07_checking.ipynb #461ed0d6
+# %% ../nbs/93_check_report.ipynb #0ae0fb34
 def _used_transposed(loss_fn, inputs, names, i, g, tol):
     "If g is the gradient of input i for the loss with a square input j transposed, say so (a missing .t() on j)."
     for j, t in enumerate(inputs):
@@ -237,6 +196,7 @@ def _row(name, shape, reference, g, ref, rtol, atol, note=""):
     return Row(name, shape, reference, err.nan_to_num(inf).max().item(), rel.nan_to_num(inf).max().item(), rtol,
                bool((rel <= rtol).all()), note)
 
+# %% ../nbs/93_check_report.ipynb #68bb4303
 def _fd_rows(loss_fn, inputs, i, g, ag, fd_max, gen, ag_row):
     """The central-difference Row of input i, the central differences in its shape (None if sampled; kinks filled from g),
     and, if autograd disagrees with them away from the kinks, the text that says so (it also fails `ag_row`)."""
@@ -266,14 +226,12 @@ def _fd_rows(loss_fn, inputs, i, g, ag, fd_max, gen, ag_row):
         full = full.view(x.shape)
     return row, full, ag_wrong
 
+# %% ../nbs/93_check_report.ipynb #bcbf1642
 def check_grads(loss_fn, inputs, grads, fd_max=1000):
     "Compare the hand-computed `grads` of the scalar `loss_fn(*inputs)` with autograd and central differences; a `GradReport`."
-    _check_args(loss_fn, inputs, grads)
+    check_check_grads(loss_fn, inputs, grads)    # a function, lists of tensors, a finite scalar loss: appendix 90
     names = _names(loss_fn, len(inputs))
     sizes = [(n, tuple(t.shape)) for n, t in zip(names, inputs, strict=True)]
-    loss = _loss(loss_fn, [t.detach() for t in inputs])
-    if not torch.isfinite(loss):
-        raise ValueError(f"check_grads: loss_fn(*inputs) is {loss.item()}, not a finite number: there is no gradient to check")
     ag = _autograd_grads(loss_fn, inputs)
     gen = torch.Generator().manual_seed(0)
     rows, diagnoses = [], {}
@@ -298,8 +256,5 @@ def check_grads(loss_fn, inputs, grads, fd_max=1000):
         else: diagnoses[name] = None if fd_row.ok is not False else "wrong against central differences (too many entries to compare them all: raise fd_max to name the mistake)"
         if ag_wrong:
             diagnoses[name] = ag_wrong + (f" Against central differences: {diagnoses[name]}" if diagnoses[name] else " Yours agrees with central differences.")
-    if all(r.ok is None for r in rows):
-        why = ("no input is float64 (central differences need float64)" if all(x.dtype != torch.float64 for x in inputs)
-               else "central differences compared no entry (every one is within h of a kink)")
-        raise ValueError(f"check_grads: nothing to compare with: loss_fn is not differentiable by autograd and {why}")
+    _check_compared(rows, inputs)    # some row compared something: appendix 90
     return GradReport(rows, diagnoses)

@@ -9,72 +9,40 @@ __all__ = ['logsumexp', 'log_softmax', 'nll', 'cross_entropy', 'cross_entropy_gr
 # %% ../nbs/09_cross_entropy.ipynb #11f4393a
 import torch
 
-from .forward import lin, relu, init_params, mlp, _check_tensor, _shape
+from .forward import lin, relu, init_params, mlp
 from .grads import lin_grad, relu_grad
 from .data import load_mnist_sample, train_valid_split, normalise
 from .train import fit
+from .guards import check_logsumexp, check_log_softmax, check_nll, check_cross_entropy, check_cross_entropy_grad
 
 # %% ../nbs/09_cross_entropy.ipynb #50ca3916
-def _check_logits(fn, name, z, log_probs=False):
-    "Raise a clear error unless `z` is an (N, C) floating-point tensor with C >= 1 and no NaN or infinite value (log-probabilities: -inf allowed)."
-    _check_tensor(fn, name, z, 2)
-    if z.shape[1] == 0:
-        raise ValueError(f"{fn}: {name} has shape {_shape(z)}, no classes; softmax needs at least one logit per row")
-    if log_probs:                                             # log p = -inf is a probability of 0: allowed
-        n_bad = int((z.isnan() | (z == float("inf"))).sum())
-        if n_bad:
-            raise ValueError(f"{fn}: {name} contains {n_bad} NaN or +inf value(s); log-probabilities are at most 0 "
-                             f"(-inf, a probability of 0, is allowed)")
-        return
-    n_bad = int((~torch.isfinite(z)).sum())
-    if n_bad:
-        raise ValueError(f"{fn}: {name} contains {n_bad} NaN or infinite value(s); the loss would be nan")
-
 def logsumexp(z):
     "log(sum(exp(z))) over the last axis, computed as m + log(sum(exp(z - m))) with m the row maximum: (N, C) -> (N, 1)."
-    _check_logits("logsumexp", "z", z)
+    check_logsumexp(z)                                        # (N, C) floats, C >= 1, no nan or inf: appendix 90
     m = z.max(-1, keepdim=True).values                      # (N, 1)
     return m + (z - m).exp().sum(-1, keepdim=True).log()     # (N, 1)
 
 def log_softmax(z):
     "log(softmax(z)) over the last axis, without overflow: (N, C) -> (N, C)."
-    _check_logits("log_softmax", "z", z)
+    check_log_softmax(z)                                      # (N, C) floats, C >= 1, no nan or inf: appendix 90
     z = z - z.max(-1, keepdim=True).values                    # largest logit 0: same softmax, large values cancel exactly
     return z - z.exp().sum(-1, keepdim=True).log()            # minus logsumexp(z) with m = 0: (N, C) - (N, 1) broadcasts
-
-# %% ../nbs/09_cross_entropy.ipynb #877f1058
-def _check_ce_args(fn, inp, targ, log_probs=False):
-    "Raise a clear error unless inp is finite (N, C) floats (log-probabilities: -inf allowed) with N >= 1 and targ is (N,) int64 labels in [0, C)."
-    _check_logits(fn, "inp", inp, log_probs)
-    if inp.shape[0] == 0:
-        raise ValueError(f"{fn}: the batch is empty (inp has shape {_shape(inp)}); the loss of no examples is undefined")
-    if not isinstance(targ, torch.Tensor):
-        raise TypeError(f"{fn}: targ must be a torch.Tensor of class indices, got {type(targ).__name__}")
-    if targ.dtype != torch.int64:
-        raise TypeError(f"{fn}: targ has dtype {targ.dtype}; expected int64 class indices (use targ.long())")
-    if targ.shape != inp.shape[:1]:
-        raise ValueError(f"{fn}: inp has shape {_shape(inp)} so targ must have shape ({inp.shape[0]},), "
-                         f"one class index per row, got {_shape(targ)}")
-    lo, hi = int(targ.min()), int(targ.max())
-    if lo < 0 or hi >= inp.shape[1]:
-        raise ValueError(f"{fn}: labels must be in [0, {inp.shape[1] - 1}] for {inp.shape[1]} classes, "
-                         f"got labels from {lo} to {hi}")
 
 # %% ../nbs/09_cross_entropy.ipynb #a09d69c0
 def nll(inp, targ):
     "Negative log-likelihood: minus the mean of inp[n, targ[n]], for log-probabilities `inp` (N, C) and labels `targ` (N,)."
-    _check_ce_args("nll", inp, targ, log_probs=True)
+    check_nll(inp, targ)                                      # labels (N,) int64 in [0, C); no nan: appendix 90
     return -inp[torch.arange(inp.shape[0]), targ].mean()
 
 def cross_entropy(inp, targ):
     "Cross-entropy of logits `inp` (N, C) against integer labels `targ` (N,): nll(log_softmax(inp), targ), a scalar."
-    _check_ce_args("cross_entropy", inp, targ)
+    check_cross_entropy(inp, targ)                            # logits (N, C), labels (N,) in [0, C): appendix 90
     return nll(log_softmax(inp), targ)
 
 # %% ../nbs/09_cross_entropy.ipynb #a0d11d4d
 def cross_entropy_grad(inp, targ):
     "Set `inp.g` = dL/d(inp) for L = cross_entropy(inp, targ): (softmax(inp) - onehot(targ)) / N, shape (N, C)."
-    _check_ce_args("cross_entropy_grad", inp, targ)
+    check_cross_entropy_grad(inp, targ)                            # logits (N, C), labels (N,) in [0, C): appendix 90
     p = log_softmax(inp).exp()                                     # (N, C), rows sum to 1
     onehot = torch.zeros_like(p)
     onehot[torch.arange(inp.shape[0]), targ] = 1.                  # (N, C)

@@ -1,4 +1,4 @@
-"""Chapter 5 (backprop.layers): four implementations of the layers give chapter 3's gradients; errors and sharp edges."""
+"""Chapters 5 and 6 (backprop.layers): four implementations of the layers give chapter 3's gradients; errors and sharp edges."""
 import json
 from pathlib import Path
 
@@ -201,12 +201,32 @@ def test_module_subclass_without_forward_says_so():
         Half()(torch.ones(2))
 
 
-def test_module_subclass_whose_init_forgets_super_says_so():
+def test_module_subclass_needs_no_super_init():
+    "As in the fastai course: a subclass with its own __init__ that never calls the base's still saves its calls."
     class Scale(Module):
         def __init__(self, k): self.k = k
         def forward(self, inp): return self.k * inp
-    with pytest.raises(RuntimeError, match=r"Scale.__init__ must call super\(\).__init__\(\)"):
-        Scale(2.0)(torch.ones(2))
+        def bwd(self, out, inp): inp.g = self.k * out.g
+    layer, x = Scale(2.0), torch.ones(2)
+    out = layer(x)
+    assert layer.out is out and layer.args[0] is x and len(layer.saved) == 1
+    out.g = torch.tensor([1., 3.])
+    layer.backward()
+    assert torch.equal(x.g, torch.tensor([2., 6.])) and layer.saved == []
+
+
+def test_backward_restores_args_and_out_of_the_call_it_differentiates():
+    "During backward(), self.args and self.out are the call being differentiated, not the layer's last call."
+    seen = []
+    class Spy(Module):
+        def forward(self, inp): return 2 * inp
+        def bwd(self, out, inp): seen.append((self.out is out, inp)); inp.g = 2 * self.out.g
+    layer, x1, x2 = Spy(), torch.ones(2), torch.zeros(2)
+    o1, o2 = layer(x1), layer(x2)
+    o1.g, o2.g = torch.full((2,), 3.), torch.full((2,), 5.)
+    layer.backward(); layer.backward()                  # the second call first, then the first
+    assert [s for s, _ in seen] == [True, True] and seen[0][1] is x2 and seen[1][1] is x1
+    assert torch.equal(x2.g, torch.full((2,), 10.)) and torch.equal(x1.g, torch.full((2,), 6.))
 
 
 def shared_weight_problem():

@@ -17,7 +17,7 @@ TENSORS = [
     ("l1", "(N, 50)", "l1.g (N, 50)"),
     ("l2", "(N, 50)", "l2.g (N, 50)"),
     ("out", "(N, 1)", "out.g (N, 1)"),
-    ("J", "()", "dJ/dJ = 1"),
+    ("L", "()", "dL/dL = 1"),
 ]
 FWD, BWD, BOX, PARAM = "#1f5fa8", "#c0392b", "#fde3c8", "#dbe9f6"
 STEP = 2.6        # distance between two layers

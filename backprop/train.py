@@ -17,8 +17,8 @@ from .guards import check_minibatches, check_sgd_step, check_random_shift, check
 
 # %% ../nbs/08_training.ipynb #1f0294ed
 def minibatches(x, y, bs, generator=None):
-    "An iterator of (xb, yb) batches of `bs` rows of `x` and `y`, in an order shuffled by `generator`; the last may be smaller."
-    check_minibatches(x, y, bs)           # tensors with one row per example, at least one; bs a count: appendix 90
+    "(xb, yb) batches of `bs` rows of `x` and `y`, in an order shuffled by `generator`; the last may be smaller."
+    check_minibatches(x, y, bs)           # one row per example in x and y; bs a count: appendix 90
     idx = torch.randperm(len(x), generator=generator)
     return ((x[idx[i:i + bs]], y[idx[i:i + bs]]) for i in range(0, len(x), bs))
 
@@ -57,7 +57,7 @@ def fit(params, data, fwd_bwd=forward_and_backward, evaluate=evaluate_regression
         total = 0.
         for xb, yb in bar.batches(minibatches(x_train, y_train, bs, gen)):
             if max_shift: xb = random_shift(xb, max_shift, gen)
-            for p in params: p.g = None                         # fwd_bwd sets every .g afresh: none is left from the last step
+            for p in params: p.g = None                         # no .g left from the step before
             loss = fwd_bwd(xb, yb, *params)
             k = len(hist["step_loss"])                          # steps taken so far, of epochs * n_batches
             sgd_step(params, lr * (1 - k / (epochs * n_batches)) if decay else lr)

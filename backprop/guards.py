@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['check_numerical_grad', 'check_mse_grad', 'check_relu_grad', 'check_lin_grad', 'check_lin_layer', 'check_model_params',
            'check_accumulate', 'check_backward', 'check_model_backward', 'check_rel_error', 'check_diagnose',
-           'check_check_grads', 'check_grad_report', 'check_logsumexp', 'check_log_softmax', 'check_nll',
-           'check_cross_entropy', 'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul',
-           'check_ag_broadcast', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse',
-           'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph']
+           'check_check_grads', 'check_grad_report', 'check_minibatches', 'check_sgd_step', 'check_random_shift',
+           'check_fit', 'check_plot_loss', 'check_logsumexp', 'check_log_softmax', 'check_nll', 'check_cross_entropy',
+           'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul', 'check_ag_broadcast',
+           'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse', 'check_ag_cross_entropy',
+           'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -229,7 +230,86 @@ def check_grad_report(rows, diagnoses, row_type):
         raise TypeError(f"GradReport: diagnoses must be a dict (input name -> text or None), got {type(diagnoses).__name__}")
 
 # %% ../nbs/90_guards.ipynb #70f1482b
-# The guards of backprop.train: none moved here yet.
+def _check_lr(fn, lr):
+    "Raise a clear error unless `lr` is a positive, finite number."
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+        raise TypeError(f"{fn}: lr must be a number, got {type(lr).__name__} {lr!r}")
+    if not 0 < lr < math.inf:
+        raise ValueError(f"{fn}: lr must be a positive finite number, got {lr!r}")
+
+def check_minibatches(x, y, bs):
+    "minibatches' arguments: tensors x and y with one row each per example, at least one; bs a count."
+    from backprop.data import _check_xy     # data's check; here, not at the top: guards imports no teaching module
+    _check_xy("minibatches", x, y)
+    if len(x) == 0:
+        raise ValueError("minibatches: x and y are empty; there is nothing to train on")
+    _check_count("minibatches", "bs", bs)
+
+def check_sgd_step(params, lr):
+    "sgd_step's arguments: a list or tuple of tensors, each with a .g of its shape and dtype; a positive finite lr."
+    if not isinstance(params, (list, tuple)):
+        raise TypeError(f"sgd_step: params must be a list or tuple of tensors, got {type(params).__name__}")
+    _check_lr("sgd_step", lr)
+    for i, p in enumerate(params):
+        _check_tensor("sgd_step", f"parameter {i}", p)
+        g = getattr(p, "g", None)
+        if g is None:
+            raise RuntimeError(f"sgd_step: parameter {i} has no .g; run the backward pass (e.g. forward_and_backward) "
+                               f"before the step. In fit, fwd_bwd must set .g on every parameter: fit clears them before each call")
+        _check_tensor("sgd_step", f"parameter {i}.g", g)
+        if g.shape != p.shape:
+            raise ValueError(f"sgd_step: parameter {i} has shape {_shape(p)} but its .g has shape {_shape(g)}")
+        _check_same_dtype("sgd_step", **{f"parameter {i}": p, f"parameter {i}.g": g})
+
+def check_random_shift(xb, max_shift):
+    "random_shift's arguments: flattened 28x28 images (N, 784) and an int max_shift >= 0."
+    _check_tensor("random_shift", "xb", xb)
+    _check_count("random_shift", "max_shift", max_shift, least=0)
+    if xb.ndim != 2 or xb.shape[1] != 784:
+        raise ValueError(f"random_shift: expected flattened 28x28 images of shape (N, 784), got {_shape(xb)}")
+
+# %% ../nbs/90_guards.ipynb #a3c1f0e2
+def _check_data(data):
+    "Raise a clear error unless `data` is (x_train, y_train, x_valid, y_valid): x of one width and dtype, 1-D y of one dtype, matching lengths, all finite."
+    if not isinstance(data, (tuple, list)) or len(data) != 4:
+        raise ValueError("fit: data must be (x_train, y_train, x_valid, y_valid), as train_valid_split returns")
+    for name, xs, ys in (("train", *data[:2]), ("valid", *data[2:])):
+        _check_tensor("fit", f"x_{name}", xs, 2)
+        if not isinstance(ys, torch.Tensor):
+            raise TypeError(f"fit: y_{name} must be a torch.Tensor, got {type(ys).__name__}")
+        if len(xs) == 0:
+            raise ValueError(f"fit: x_{name} is empty")
+        if len(xs) != len(ys):
+            raise ValueError(f"fit: x_{name} has {len(xs)} rows but y_{name} has {len(ys)}")
+        if ys.ndim != 1:
+            raise ValueError(f"fit: y_{name} must have 1 dimension (one target per row), got shape {_shape(ys)}")
+    x_train, y_train, x_valid, y_valid = data
+    if x_valid.shape[1] != x_train.shape[1]:
+        raise ValueError(f"fit: x_train has {x_train.shape[1]} features per row but x_valid has {x_valid.shape[1]}")
+    _check_same_dtype("fit", x_train=x_train, x_valid=x_valid); _check_same_dtype("fit", y_train=y_train, y_valid=y_valid)
+    for name, t in zip(("x_train", "y_train", "x_valid", "y_valid"), data):
+        n_bad = int((~torch.isfinite(t)).sum())
+        if n_bad:
+            raise ValueError(f"fit: {name} contains {n_bad} NaN or infinite value(s); clean or impute the data before training")
+
+def check_fit(params, data, epochs, lr, bs, max_shift):
+    "fit's arguments: a list or tuple of tensors, four tensors of data (`_check_data`), counts, a positive finite lr."
+    if not isinstance(params, (list, tuple)) or not all(isinstance(p, torch.Tensor) for p in params):
+        raise TypeError(f"fit: params must be a list or tuple of tensors, as init_params returns, got {type(params).__name__}")
+    _check_data(data); _check_lr("fit", lr)
+    _check_count("fit", "epochs", epochs); _check_count("fit", "bs", bs)
+    _check_count("fit", "max_shift", max_shift, least=0)
+
+def check_plot_loss(hist):
+    "plot_loss's argument: a history as `fit` returns it, with at least one epoch."
+    if not isinstance(hist, dict):
+        raise TypeError(f"plot_loss: hist must be the dict that fit returns, got {type(hist).__name__}")
+    missing = [k for k in ("step_loss", "epoch") if k not in hist]
+    if missing:
+        raise ValueError(f"plot_loss: hist lacks the key(s) {missing}; expected the dict that fit returns, "
+                         f"with 'step_loss' and 'epoch'")
+    if not hist["epoch"]:
+        raise ValueError("plot_loss: hist has no epochs; there is nothing to plot")
 
 # %% ../nbs/90_guards.ipynb #a724047c
 def _check_logits(fn, name, z, log_probs=False):

@@ -1,6 +1,11 @@
 """The package as users get it, imported outside the repo: a wheel built from setup.py + settings.ini,
-and a source distribution (sdist) built into a package again, as `pip install backprop-*.tar.gz` does."""
+a source distribution (sdist) built into a package again, as `pip install backprop-*.tar.gz` does, and
+what `pip install` of the wheel adds to an environment that already has torch, numpy and matplotlib."""
+import importlib.metadata
 import importlib.util
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -9,13 +14,15 @@ import zipfile
 from configparser import ConfigParser
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 root = Path(__file__).resolve().parent.parent
 cfg = ConfigParser(); cfg.read(root / "settings.ini")
 VERSION = cfg["DEFAULT"]["version"]
 
 
-def _run(cmd, cwd):
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+def _run(cmd, cwd, env=None):
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     assert res.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
     return res
 
@@ -70,3 +77,67 @@ def test_sdist_holds_what_setup_py_reads_and_installs(tmp_path):
     _run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q",
           "--target", str(site), str(sdist)], cwd=tmp_path)
     _import_from(site, tmp_path)
+
+
+# What `pip install backprop` may add to an environment that has torch, numpy and matplotlib: the package and
+# its progress bar. A new requirement goes here on purpose, after a look at what it pulls in.
+ADDED_BY_THE_INSTALL = {"backprop", "fastprogress"}
+# A web framework (fastprogress 1.1 and later pull python-fasthtml, with starlette, uvicorn and httpx2).
+WEB_FRAMEWORK = {"python-fasthtml", "starlette", "uvicorn", "httpx", "httpx2", "fastlite", "oauthlib", "websockets"}
+
+
+def _canonical(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _closure(names):
+    "The distributions of this environment that `names` need, with what they need in turn: {canonical name: dist}."
+    seen, todo = {}, list(names)
+    while todo:
+        name = todo.pop()
+        if _canonical(name) in seen: continue
+        try: dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError: continue
+        seen[_canonical(name)] = dist
+        todo += [r.name for r in map(Requirement, dist.requires or []) if r.marker is None or r.marker.evaluate({"extra": ""})]
+    return seen
+
+
+def _distributions(python, cwd):
+    "{canonical name: total bytes of its installed files} of every distribution the interpreter `python` sees."
+    code = ("import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: "
+            "sum(f.size or 0 for f in d.files or []) for d in m.distributions()}))")
+    out = subprocess.run([str(python), "-I", "-c", code], cwd=cwd, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    return {_canonical(k): v for k, v in json.loads(out.stdout).items()}
+
+
+def test_install_adds_no_web_framework(tmp_path, record_property):
+    """pip install of the wheel into a venv that already has torch, numpy and matplotlib (this environment's own,
+    linked in, so nothing large is downloaded) adds the package and fastprogress, and no web framework."""
+    base = tmp_path / "base"                   # links to torch, numpy, matplotlib and what they need, nothing else
+    base.mkdir()
+    for dist in _closure(["torch", "numpy", "matplotlib"]).values():
+        for top in {Path(f).parts[0] for f in dist.files or []} - {"..", "__pycache__"}:
+            if not (base / top).exists(): (base / top).symlink_to(dist.locate_file(top))
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path)
+    python = venv / "bin" / "python"
+    site = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp_path).stdout.strip()
+    Path(site, "torch_numpy_matplotlib.pth").write_text(f"{base}\n")
+    before = _distributions(python, tmp_path)
+    assert {"torch", "numpy", "matplotlib"} <= set(before) and not WEB_FRAMEWORK & set(before), before
+
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(root)],
+         cwd=tmp_path)
+    (wheel,) = tmp_path.glob("backprop-*.whl")
+    no_repo = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # else pip finds the repo's backprop installed
+    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", str(wheel)], cwd=tmp_path, env=no_repo)
+    after = _distributions(python, tmp_path)
+    added = {name: size for name, size in after.items() if name not in before}
+    assert not WEB_FRAMEWORK & set(after), f"the install brought a web framework: {sorted(WEB_FRAMEWORK & set(after))}"
+    assert set(added) == ADDED_BY_THE_INSTALL, f"pip install added {sorted(added)}, expected {sorted(ADDED_BY_THE_INSTALL)}"
+    _run([str(python), "-I", "-c", "import backprop.train, backprop.losses; from backprop.train import main, fit"], cwd=tmp_path)
+    record_property("summary", "pip install of the wheel beside torch, numpy, matplotlib adds "
+                    + ", ".join(f"{n} ({s / 1024:.0f} KiB)" for n, s in sorted(added.items()))
+                    + f": {sum(added.values()) / 1024:.0f} KiB in all")

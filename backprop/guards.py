@@ -83,7 +83,7 @@ def check_load_mnist(path):
         _check_digits("load_mnist", path, d["x_train"], d["y_train"], names=("x_train", "y_train"))
         _check_digits("load_mnist", path, d["x_test"], d["y_test"], names=("x_test", "y_test"))
 
-# %% ../nbs/90_guards.ipynb #6719ac5d
+# %% ../nbs/90_guards.ipynb #f014e895
 def _check_xy(fn, x, y):
     "Raise a clear error unless `x` and `y` are tensors with one row each per example."
     for name, t in (("x", x), ("y", y)):
@@ -133,7 +133,7 @@ def _check_mse_args(fn, out, targ):
         why = "; an (N, 1) target would broadcast to (N, N) and give a wrong loss" if targ.shape == out.shape else ""
         raise ValueError(f"{fn}: out has shape {_shape(out)} so targ must have shape ({out.shape[0]},), got {_shape(targ)}{why}")
 
-# %% ../nbs/90_guards.ipynb #4b1669f1
+# %% ../nbs/90_guards.ipynb #cdcc4dc3
 def check_lin(inp, w, b):
     "Raise a clear error unless lin's inp (N, n_in), w (n_in, n_out), b (n_out,) fit together."
     _check_lin_args("lin", inp, w, b)
@@ -154,6 +154,21 @@ def check_init_params(n_in, n_hidden, n_out, generator, dtype):
         raise TypeError(f"init_params: dtype must be a floating-point torch dtype such as torch.float32, got {dtype}")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"init_params: generator must be a torch.Generator or None, got {type(generator).__name__}")
+
+# %% ../nbs/90_guards.ipynb #8728c7e0
+def _check_matmul_args(fn, a, b):
+    "Raise a clear error unless a (m, n) and b (n, p) are float matrices of one dtype whose inner sizes agree."
+    for name, t in (("a", a), ("b", b)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{fn}: {name} must be a torch.Tensor, got {type(t).__name__}")
+        if t.ndim != 2:
+            raise ValueError(f"{fn}: {name} must be a matrix (2 dimensions), got shape {_shape(t)}")
+        if not t.is_floating_point():
+            raise TypeError(f"{fn}: {name} has dtype {t.dtype}; expected a floating-point tensor (float32 or float64)")
+    _check_same_dtype(fn, a=a, b=b)
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"{fn}: a has shape {_shape(a)} and b has shape {_shape(b)}; "
+                         f"a.shape[1] must equal b.shape[0] (k, the index that is summed)")
 
 # %% ../nbs/90_guards.ipynb #ad9bbe52
 # The guards of backprop.grads: none moved here yet.

@@ -6,60 +6,33 @@
 __all__ = ['lin', 'relu', 'mse', 'init_params', 'mlp']
 
 # %% ../nbs/02_forward.ipynb #cb1125f8
-import numbers
 import torch
-
-# %% ../nbs/02_forward.ipynb #bae548de
-from .guards import _shape, _check_tensor, _is_count, _check_count, _check_same_dtype
+from .guards import check_lin, check_relu, check_mse, check_init_params
+# Later modules import these shared checks from here:
+from .guards import _shape, _check_tensor, _is_count, _check_count, _check_same_dtype, _check_lin_args, _check_mse_args
 
 # %% ../nbs/02_forward.ipynb #bff440f7
-def _check_lin_args(fn, inp, w, b):
-    "Raise a clear error unless inp (N, n_in), w (n_in, n_out), b (n_out,) fit together."
-    _check_tensor(fn, "inp", inp, 2); _check_tensor(fn, "w", w, 2); _check_tensor(fn, "b", b, 1)
-    _check_same_dtype(fn, inp=inp, w=w, b=b)
-    if inp.shape[1] != w.shape[0]:
-        raise ValueError(f"{fn}: inp has shape {_shape(inp)} and w has shape {_shape(w)}; "
-                         f"inp.shape[1] must equal w.shape[0] (n_in)")
-    if b.shape[0] != w.shape[1]:
-        raise ValueError(f"{fn}: w has shape {_shape(w)} and b has shape {_shape(b)}; "
-                         f"b must have shape ({w.shape[1]},) (n_out)")
-
 def lin(inp, w, b):
     "The linear layer `inp @ w + b`: (N, n_in) @ (n_in, n_out) + (n_out,) -> (N, n_out)."
-    _check_lin_args("lin", inp, w, b)
+    check_lin(inp, w, b)                 # shapes and dtypes: appendix 90
     return inp @ w + b
 
 # %% ../nbs/02_forward.ipynb #c7887649
 def relu(inp):
     "max(inp, 0) element-wise; same shape as `inp`."
-    _check_tensor("relu", "inp", inp)
+    check_relu(inp)                      # a float tensor: appendix 90
     return torch.relu(inp)
 
 # %% ../nbs/02_forward.ipynb #77954909
-def _check_mse_args(fn, out, targ):
-    "Raise a clear error unless out is (N, 1) and targ is (N,), both float of one dtype."
-    _check_tensor(fn, "out", out, 2); _check_tensor(fn, "targ", targ)
-    _check_same_dtype(fn, out=out, targ=targ)
-    if out.shape[1] != 1 or out.shape[0] == 0:
-        raise ValueError(f"{fn}: out must have shape (N, 1) with N >= 1, got {_shape(out)}")
-    if targ.shape != out.shape[:1]:
-        why = "; an (N, 1) target would broadcast to (N, N) and give a wrong loss" if targ.shape == out.shape else ""
-        raise ValueError(f"{fn}: out has shape {_shape(out)} so targ must have shape ({out.shape[0]},), got {_shape(targ)}{why}")
-
 def mse(out, targ):
     "Mean squared error of an (N, 1) output against an (N,) target; a scalar tensor."
-    _check_mse_args("mse", out, targ)
+    check_mse(out, targ)                 # out (N, 1), targ (N,), one dtype: appendix 90
     return (out.squeeze(-1) - targ).pow(2).mean()
 
 # %% ../nbs/02_forward.ipynb #08baa75f
 def init_params(n_in, n_hidden, n_out=1, generator=None, dtype=torch.float32):
     "Weights and biases (w1, b1, w2, b2) of the 2-layer MLP, scaled by fan-in (Kaiming for the ReLU layer)."
-    for name, n in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
-        _check_count("init_params", name, n)
-    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise TypeError(f"init_params: dtype must be a floating-point torch dtype such as torch.float32, got {dtype}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"init_params: generator must be a torch.Generator or None, got {type(generator).__name__}")
+    check_init_params(n_in, n_hidden, n_out, generator, dtype)   # positive int sizes, a float dtype: appendix 90
     w1 = torch.randn(n_in, n_hidden, generator=generator, dtype=dtype) * (2 / n_in) ** 0.5
     w2 = torch.randn(n_hidden, n_out, generator=generator, dtype=dtype) * (1 / n_hidden) ** 0.5
     return w1, torch.zeros(n_hidden, dtype=dtype), w2, torch.zeros(n_out, dtype=dtype)

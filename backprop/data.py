@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-# the checks of this chapter's functions (appendix 90); chapter 8 imports _check_xy from here
-from .guards import check_load_mnist_sample, check_train_valid_split, check_normalise, _check_xy
+from .guards import check_load_mnist_sample, check_train_valid_split, check_normalise   # appendix 90
 
 MNIST_SAMPLE = Path(str(files("backprop") / "mnist_5k.npz"))    # installed with the package
 

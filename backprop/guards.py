@@ -363,7 +363,6 @@ def _check_lr(fn, lr):
 
 def check_minibatches(x, y, bs):
     "minibatches' arguments: tensors x and y with one row each per example, at least one; bs a count."
-    from backprop.data import _check_xy     # data's check; here, not at the top: guards imports no teaching module
     _check_xy("minibatches", x, y)
     if len(x) == 0:
         raise ValueError("minibatches: x and y are empty; there is nothing to train on")

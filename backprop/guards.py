@@ -91,10 +91,12 @@ def check_shard(n, rank, world_size):
         raise ValueError(f"shard: rank {rank} is not a worker of a world of {world_size} (ranks 0 to {world_size - 1})")
     _check_rows_per_worker("shard", n, world_size)
 
-def _check_params(fn, params):
+def _check_params(fn, params, name="params"):
     if not params or not all(isinstance(p, torch.Tensor) for p in params):
-        raise TypeError(f"{fn}: params must be one or more tensors (w1, b1, w2, b2, ...), "
-                        f"got {[type(p).__name__ for p in params]}")
+        hint = ("; a None is a .g that fwd_bwd did not set, or a loss it did not return as a tensor"
+                if any(p is None for p in params) else "")
+        raise TypeError(f"{fn}: {name} must be one or more tensors{' (w1, b1, w2, b2, ...)' if name == 'params' else ''}, "
+                        f"got {[type(p).__name__ for p in params]}{hint}")
 
 def _check_batch(fn, inp, targ, params):
     "The checks shared by the data-parallel forward and backward passes."
@@ -124,7 +126,7 @@ def check_all_reduce_grads(tensors, weight):
     fn = "all_reduce_grads"
     _check_world(fn)
     if not isinstance(tensors, (list, tuple)): raise TypeError(f"{fn}: tensors must be a list of tensors, got {type(tensors).__name__}")
-    _check_params(fn, tensors)
+    _check_params(fn, tensors, "tensors")
     if len({(t.dtype, t.device) for t in tensors}) > 1:
         raise TypeError(f"{fn}: the tensors share one flat buffer, so they must have one dtype and device, got "
                         + ", ".join(f"{t.dtype} on {t.device}" for t in tensors))

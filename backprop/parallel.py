@@ -80,7 +80,7 @@ def overlapped_forward_and_backward(inp, targ, w1, b1, w2, b2, overlap=True, wai
     "Chapter 9's classifier as a data-parallel step, layer 2's bucket in flight while layer 1's .g are computed."
     check_overlapped_forward_and_backward(inp, targ, w1, b1, w2, b2)
     start, end = shard(len(inp), dist.get_rank(), dist.get_world_size())
-    x, y, rows, N = inp[start:end], targ[start:end], torch.arange(end - start), len(inp)
+    x, y, rows, N = inp[start:end], targ[start:end], torch.arange(end - start, device=inp.device), len(inp)
     l1 = lin(x, w1, b1); l2 = relu(l1); out = lin(l2, w2, b2)
     lp = log_softmax(out)                                  # (n_p, 10)
     loss = -lp[rows, y].sum() / N                          # the shard's share of the batch's mean loss
@@ -127,6 +127,10 @@ class WorkerError(RuntimeError):
 class RemoteTraceback(Exception):
     "A worker's traceback, as text (shown as the cause of a WorkerError)."
     def __str__(self): return "\n" + self.args[0]
+
+def _device():
+    "Where this worker's tensors live: its GPU with nccl, else the CPU."
+    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
 
 def _to(obj, device):
     "`obj` with every tensor in it (in lists, tuples and dicts too) moved to `device`."
@@ -240,7 +244,7 @@ def ddp_step(model, xb, yb, loss_fn=F.cross_entropy):
 
 def time_all_reduce(rank, world_size, sizes, reps=10):
     "The fastest of `reps` all-reduces of a float32 tensor of each of `sizes` bytes (the sizes interleaved), on every worker."
-    bufs, best = [torch.zeros(nbytes // 4) for nbytes in sizes], [math.inf] * len(sizes)
+    bufs, best = [torch.zeros(nbytes // 4, device=_device()) for nbytes in sizes], [math.inf] * len(sizes)
     for i in range(reps + 1):                             # round 0 warms up: not recorded
         for k, t in enumerate(bufs):
             dist.barrier()
@@ -288,8 +292,8 @@ def timing_table(timing):
 def worker_fault(rank, world_size, fault):
     "A worker with a bug: rank 1 raises before an all-reduce (`fault='raise'`), or builds a narrower model ('shapes')."
     if fault == "raise" and rank == 1: raise ValueError("a bug on rank 1")
-    if fault == "raise": dist.all_reduce(torch.ones(1))            # rank 0 waits for rank 1, which has gone
-    else: sync_params(init_params(784, 256 if rank == 0 else 128, 10))
+    if fault == "raise": dist.all_reduce(torch.ones(1, device=_device()))   # rank 0 waits for rank 1, gone
+    else: sync_params(_to(init_params(784, 256 if rank == 0 else 128, 10), _device()))
 
 # %% ../nbs/96_parallel_plumbing.ipynb #7b855de8
 def compute_per_step(fwd_bwd, x, y, hidden=(256, 1024), rows=(32, 512)):

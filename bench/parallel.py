@@ -72,8 +72,9 @@ def bench_worker(rank, world_size, data, rounds, hidden):
     "On each worker: every variant of every model once per round, after a barrier; its step and waiting times."
     steps = {}
     for name, (n_out, _, _) in MODELS.items():
-        params = init_params(784, hidden, n_out, generator=torch.Generator().manual_seed(0))
-        steps.update(variants(rank, world_size, name, *data[name], params))
+        inp, targ = data[name]                      # on this worker's device (run_workers moved them)
+        params = [p.to(inp.device) for p in init_params(784, hidden, n_out, generator=torch.Generator().manual_seed(0))]
+        steps.update(variants(rank, world_size, name, inp, targ, params))
     times = {k: ([], []) for k in steps}
     for i in range(rounds + 1):                     # round 0 warms up: not recorded
         for k, step in steps.items():

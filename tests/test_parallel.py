@@ -236,7 +236,11 @@ def bad_calls(rank, world_size, x, y, params):
              "float labels": lambda: overlapped_forward_and_backward(x, y.double(), *params),
              "label 10": lambda: overlapped_forward_and_backward(x, torch.full_like(y, 10), *params),
              "targ too short": lambda: parallel_forward_and_backward(x, y[:-1], *params),
-             "no params": lambda: parallel_forward_and_backward(x, y)}
+             "no params": lambda: parallel_forward_and_backward(x, y),
+             "a .g not set": lambda: parallel_forward_and_backward(x, y, *no_g, fwd_bwd=lambda inp, targ, *ps: torch.zeros(()))}
+    no_g = [p.clone() for p in params]
+    for p in no_g:
+        p.g = None                                      # as fit leaves them before each step
     out = {}
     for name, call in calls.items():
         try:
@@ -256,7 +260,9 @@ def test_bad_input_on_a_worker_gets_a_clear_error(digits):
                 "float labels": "TypeError: overlapped_forward_and_backward: targ must be a 1-D int64 tensor of class labels",
                 "label 10": "ValueError: overlapped_forward_and_backward: labels must be in [0, 9] for 10 classes",
                 "targ too short": "ValueError: parallel_forward_and_backward: targ must be a tensor with one row per row of inp",
-                "no params": "TypeError: parallel_forward_and_backward: params must be one or more tensors"}
+                "no params": "TypeError: parallel_forward_and_backward: params must be one or more tensors",
+                "a .g not set": "TypeError: all_reduce_grads: tensors must be one or more tensors, got ['Tensor', 'NoneType', "
+                                "'NoneType', 'NoneType', 'NoneType']; a None is a .g that fwd_bwd did not set"}
     assert set(got) == set(expected)
     for name, start in expected.items():
         assert got[name].startswith(start), (name, got[name])

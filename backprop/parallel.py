@@ -347,7 +347,7 @@ def scaling_report(models, nets, Ps, overlap=None):
         ax.set_xscale("log", base=2); ax.set_title(net); ax.set_xlabel("workers P"); ax.axhline(0.5, c="gray", lw=0.5)
         print(f"{net}: efficiency below 1/2 from P =", ", ".join(
             f"{breaking_point(t, b, alpha, beta, o) or '> 10^6'} ({label})" for label, (t, b, o) in curves.items()))
-    axs[0].set_ylabel("efficiency"); axs[-1].legend(fontsize=8)
+    axs[0].set_ylabel("efficiency"); axs[-1].legend(fontsize=8); fig.tight_layout()
     display(fig); plt.close(fig)
 
 # %% ../nbs/96_parallel_plumbing.ipynb #321e2da0

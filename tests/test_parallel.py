@@ -290,16 +290,16 @@ def test_the_ring_cost_model():
 def test_torchrun_trains_on_two_workers_to_the_single_process_accuracy():
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
     assert torchrun, "torchrun is installed with torch"
-    res = subprocess.run([torchrun, "--standalone", "--nproc_per_node=2", "-m", "backprop.parallel", "--epochs", "2"],
+    res = subprocess.run([torchrun, "--standalone", "--nproc_per_node=2", "-m", "backprop.parallel", "--epochs", "1"],
                          cwd=root, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr[-3000:]
     out = res.stdout
     assert "2 worker(s), gloo: each batch of 64 rows split [32, 32]" in out
     assert out.count("train_loss") == 1                                   # rank 0 prints; rank 1 does not
     rows = re.findall(r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+s$", out, re.M)
-    assert [r[0] for r in rows] == ["1", "2"]
+    assert [r[0] for r in rows] == ["1"]
     acc = float(re.search(r"final validation accuracy: ([\d.]+) .* on 2 worker\(s\)", out).group(1))
-    _, hist = train_classifier(epochs=2, verbose=False)
+    _, hist = train_classifier(epochs=1, verbose=False)
     assert acc == pytest.approx(hist["epoch"][-1]["valid_acc"], abs=5e-5)
 
 
@@ -308,12 +308,16 @@ def test_the_command_line_rejects_bad_settings():
         main(["--threads", "0"])
 
 
-def test_bench_quick_prints_the_comparison_with_ddp(tmp_path):
-    res = subprocess.run([sys.executable, str(root / "bench" / "parallel.py"), "--quick", "--json", str(tmp_path / "b.json")],
-                         cwd=root, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stdout + res.stderr[-3000:]
+def test_bench_prints_the_comparison_with_ddp(tmp_path, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_parallel", root / "bench" / "parallel.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)                      # in this process: no second start of torch
+    summary = bench.main(["--rounds", "3", "--json", str(tmp_path / "b.json")])
+    out = capsys.readouterr().out
     for variant in ("ours, one bucket", "ours, written out, one bucket", "ours, written out, overlapped", "DDP",
                     "DDP, gradient_as_bucket_view"):
-        assert f"| classifier 784-256-10 | {variant} |" in res.stdout
-    assert re.search(r"the fastest, .*: [\d.]+x \(target <= 1.0: (met|NOT met)\)", res.stdout)
+        assert f"| classifier 784-256-10 | {variant} |" in out
+        assert summary[f"classifier 784-256-10 | {variant}"]["median_ms"] > 0
+    assert re.search(r"the fastest, .*: [\d.]+x \(target <= 1.0: (met|NOT met)\)", out)
     assert (tmp_path / "b.json").exists()

@@ -11,7 +11,9 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_train_valid_spl
            'check_logsumexp', 'check_log_softmax', 'check_nll', 'check_cross_entropy', 'check_cross_entropy_grad',
            'check_ag_data', 'check_ag_operand', 'check_ag_matmul', 'check_ag_broadcast', 'check_ag_pow',
            'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse', 'check_ag_cross_entropy',
-           'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph']
+           'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_shard',
+           'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
+           'check_sync_params', 'check_run_workers']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -598,7 +600,91 @@ def check_ag_draw_graph(root, ax):
 # The guards of backprop.fast: none moved here yet.
 
 # %% ../nbs/90_guards.ipynb #756f4fc8
-# The guards of backprop.parallel: none moved here yet.
+import torch.distributed as dist
+
+def _check_world(fn):
+    "Raise a clear error unless this process is a worker of an initialised process group."
+    if not (dist.is_available() and dist.is_initialized()):
+        raise RuntimeError(f"{fn}: torch.distributed is not initialised; call it on the workers that run_workers or "
+                           f"torchrun start (or call torch.distributed.init_process_group first)")
+
+def _check_rows_per_worker(fn, n, world_size):
+    if n < world_size:
+        raise ValueError(f"{fn}: a batch of {n} row(s) cannot be split across {world_size} workers: every worker needs "
+                         f"at least one row; use a batch of at least {world_size} rows, or fewer workers")
+
+def check_shard(n, rank, world_size):
+    "Raise a clear error unless 0 <= rank < world_size <= n, all ints."
+    _check_count("shard", "n, the batch size,", n); _check_count("shard", "world_size", world_size)
+    _check_count("shard", "rank", rank, least=0)
+    if rank >= world_size:
+        raise ValueError(f"shard: rank {rank} is not a worker of a world of {world_size} (ranks 0 to {world_size - 1})")
+    _check_rows_per_worker("shard", n, world_size)
+
+def _check_params(fn, params, name="params"):
+    if not params or not all(isinstance(p, torch.Tensor) for p in params):
+        hint = ("; a None is a .g that fwd_bwd did not set, or a loss it did not return as a tensor"
+                if any(p is None for p in params) else "")
+        raise TypeError(f"{fn}: {name} must be one or more tensors{' (w1, b1, w2, b2, ...)' if name == 'params' else ''}, "
+                        f"got {[type(p).__name__ for p in params]}{hint}")
+
+def _check_batch(fn, inp, targ, params):
+    "The checks shared by the data-parallel forward and backward passes."
+    _check_world(fn); _check_tensor(fn, "inp", inp, 2); _check_params(fn, params)
+    if not isinstance(targ, torch.Tensor) or len(targ) != len(inp):
+        raise ValueError(f"{fn}: targ must be a tensor with one row per row of inp ({len(inp)}), got "
+                         + (f"{len(targ)} row(s)" if isinstance(targ, torch.Tensor) else type(targ).__name__))
+    _check_rows_per_worker(fn, len(inp), dist.get_world_size())
+
+def check_parallel_forward_and_backward(inp, targ, params):
+    _check_batch("parallel_forward_and_backward", inp, targ, params)
+
+def check_overlapped_forward_and_backward(inp, targ, w1, b1, w2, b2):
+    "The data-parallel checks, and labels: it indexes the log-probabilities with them, as chapter 9's nll does."
+    fn = "overlapped_forward_and_backward"
+    _check_batch(fn, inp, targ, (w1, b1, w2, b2))
+    if targ.dtype != torch.int64 or targ.ndim != 1:
+        raise TypeError(f"{fn}: targ must be a 1-D int64 tensor of class labels, got {targ.dtype} of shape {_shape(targ)}")
+    if not isinstance(w2, torch.Tensor) or w2.ndim != 2:
+        raise ValueError(f"{fn}: w2 must be a 2-D weight (n_hidden, n_classes)")
+    if len(targ) and not (0 <= int(targ.min()) and int(targ.max()) < w2.shape[1]):
+        raise ValueError(f"{fn}: labels must be in [0, {w2.shape[1] - 1}] for {w2.shape[1]} classes, "
+                         f"got labels from {int(targ.min())} to {int(targ.max())}")
+
+def check_all_reduce_grads(tensors, weight):
+    "Raise a clear error unless `tensors` are tensors of one dtype and device and `weight` a finite number."
+    fn = "all_reduce_grads"
+    _check_world(fn)
+    if not isinstance(tensors, (list, tuple)): raise TypeError(f"{fn}: tensors must be a list of tensors, got {type(tensors).__name__}")
+    _check_params(fn, tensors, "tensors")
+    if len({(t.dtype, t.device) for t in tensors}) > 1:
+        raise TypeError(f"{fn}: the tensors share one flat buffer, so they must have one dtype and device, got "
+                        + ", ".join(f"{t.dtype} on {t.device}" for t in tensors))
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
+        raise ValueError(f"{fn}: weight must be a finite number (n_p / N), got {weight!r}")
+
+def check_sync_params(params):
+    "Raise the same clear error on every worker unless all workers hold parameters of the same shapes and dtypes."
+    _check_world("sync_params"); _check_params("sync_params", params)
+    mine = [(tuple(p.shape), str(p.dtype).replace("torch.", "")) for p in params]
+    every = [None] * dist.get_world_size()
+    dist.all_gather_object(every, mine)                   # every worker gets every worker's list: all decide alike
+    for rank, theirs in enumerate(every):
+        if len(theirs) != len(every[0]):
+            raise ValueError(f"sync_params: rank 0 has {len(every[0])} parameters but rank {rank} has {len(theirs)}; "
+                             f"every worker must build the same model")
+        for i, (a, b) in enumerate(zip(every[0], theirs)):
+            if a != b:
+                raise ValueError(f"sync_params: parameter {i} is {a[1]} of shape {a[0]} on rank 0 but {b[1]} of shape "
+                                 f"{b[0]} on rank {rank}; every worker must build the same model")
+
+def check_run_workers(fn, world_size, timeout, port):
+    if not callable(fn): raise TypeError(f"run_workers: fn must be a function fn(rank, world_size, *args), got {type(fn).__name__}")
+    _check_count("run_workers", "world_size", world_size)
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
+        raise ValueError(f"run_workers: timeout must be a positive number of seconds, got {timeout!r}")
+    if port is not None and not (_is_count(port) and port <= 65535):
+        raise ValueError(f"run_workers: port must be None (a free port) or an int from 1 to 65535, got {port!r}")
 
 # %% ../nbs/90_guards.ipynb #e4580ef5
 # The guards of backprop.exercises: none moved here yet.

@@ -67,12 +67,12 @@ def evaluate_classifier(x, y, params):
     return cross_entropy(out, y).item(), (out.argmax(-1) == y).float().mean().item()
 
 # %% ../nbs/09_cross_entropy.ipynb #c8df8bc3
-def train_classifier(epochs=30, lr=0.2, bs=64, hidden=256, max_shift=2, seed=0, verbose=True):
-    "Train the 784 -> hidden -> 10 classifier from scratch on the packaged digits; return (params, history)."
+def train_classifier(epochs=30, lr=0.2, bs=64, hidden=256, max_shift=2, seed=0, verbose=True, dtype=torch.float32):
+    "Train the 784 -> hidden -> 10 classifier from scratch on the packaged digits, in `dtype`; return (params, history)."
     x, y = load_mnist_sample()
     x_train, y_train, x_valid, y_valid = train_valid_split(x, y)
-    x_train, x_valid = normalise(x_train, x_valid)
-    params = init_params(784, hidden, 10, generator=torch.Generator().manual_seed(seed))
+    x_train, x_valid = (t.to(dtype) for t in normalise(x_train, x_valid))
+    params = init_params(784, hidden, 10, generator=torch.Generator().manual_seed(seed), dtype=dtype)
     hist = fit(params, (x_train, y_train, x_valid, y_valid), classifier_forward_and_backward, evaluate_classifier,
                epochs=epochs, lr=lr, bs=bs, decay=True, max_shift=max_shift, seed=seed, verbose=verbose)
     return params, hist

@@ -362,6 +362,7 @@ def main(argv=None):
         p.add_argument(f"--{name}", type=type(defaults[name]), default=defaults[name], help=f"{help} (default {defaults[name]})")
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
     p.add_argument("--timeout", type=float, default=60., help="seconds any collective may wait for the other workers (default 60)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="the dtype of the weights and the data (default float32)")
     args = p.parse_args(argv)
     _check_count("main", "--threads", args.threads)
     torch.set_num_threads(args.threads)
@@ -380,9 +381,10 @@ def _train(args, defaults, backend, start):
     if backend == "nccl": torch.cuda.set_device(device)
     x, y = load_mnist_sample()
     x_train, y_train, x_valid, y_valid = train_valid_split(x, y)
-    x_train, x_valid = normalise(x_train, x_valid)
+    dtype = getattr(torch, args.dtype)
+    x_train, x_valid = (t.to(dtype) for t in normalise(x_train, x_valid))
     data = _to((x_train, y_train, x_valid, y_valid), device)
-    params = _to(init_params(784, args.hidden, 10, generator=torch.Generator().manual_seed(args.seed)), device)
+    params = _to(init_params(784, args.hidden, 10, generator=torch.Generator().manual_seed(args.seed), dtype=dtype), device)
     sync_params(params)                                   # the same model everywhere, checked before the first step
     if rank == 0:
         sizes = [e - s for s, e in (shard(args.bs, r, P) for r in range(P))] if args.bs >= P else "too small"

@@ -127,7 +127,9 @@ def main(argv=None):
     p.add_argument("--hidden", type=int, help="width of the hidden layer")
     p.add_argument("--seed", type=int, help="seed of the initial weights, the batch order and the shifts")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the matrices are small)")
+    p.add_argument("--dtype", choices=["float32", "float64"], help="the dtype of the weights and the data (default float32)")
     args = {k: v for k, v in vars(p.parse_args(argv)).items() if v is not None}   # unset: train_classifier's defaults
+    if "dtype" in args: args["dtype"] = getattr(torch, args["dtype"])
     _check_count("main", "--threads", args["threads"])
     torch.set_num_threads(args.pop("threads"))
     start = time.time()

@@ -305,6 +305,20 @@ def test_cli_prints_one_line_per_epoch_then_the_final_accuracy():
 def test_cli_rejects_a_bad_option():
     res = run_cli("--epochs", "two")
     assert res.returncode == 2 and "invalid int value" in res.stderr
+    res = run_cli("--dtype", "float16")
+    assert res.returncode == 2 and "invalid choice: 'float16'" in res.stderr
+
+
+def test_cli_trains_in_float64_when_asked():
+    "--dtype float64 trains the weights and the data in float64: the run chapter 13's workers match to the last digit."
+    from backprop.losses import train_classifier
+    n = torch.get_num_threads()
+    try: hist = main(["--epochs", "1", "--hidden", "16", "--dtype", "float64"])
+    finally: torch.set_num_threads(n)
+    params, ref = train_classifier(epochs=1, hidden=16, verbose=False, dtype=torch.float64)
+    assert {p.dtype for p in params} == {torch.float64}
+    drop = lambda row: {k: v for k, v in row.items() if k != "seconds"}
+    assert drop(hist["epoch"][-1]) == drop(ref["epoch"][-1])
 
 
 @pytest.mark.parametrize("argv,match", [(["--threads", "0"], "main: --threads must be a positive int, got 0"),

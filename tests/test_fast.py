@@ -310,7 +310,7 @@ def test_every_bench_variant_computes_autograds_gradients(sizes):
     bench = load_bench()
     inp, targ, params = problem(9, sizes, seed=7)
     ref = [t.clone().requires_grad_() for t in (inp, *params)]
-    bench.autograd_step(ref[0], targ, ref[1:])
+    bench.autograd_step(ref[0], targ, *ref[1:])
     compared = 0
     for name, (step, input_grad, uses_autograd, kinds) in bench.VARIANTS.items():
         if uses_autograd or (kinds == "broadcast" and len(sizes) != 3): continue     # the broadcast form: 2 layers only

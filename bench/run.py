@@ -306,11 +306,11 @@ def _cpus(text):
     return sum(int(b or a) - int(a) + 1 for a, _, b in (part.partition("-") for part in text.strip().split(",")))
 
 
-def cache_sizes(cpu=0):
+def cache_sizes(cpu=0, sys_cpu="/sys/devices/system/cpu"):
     """The data caches of a CPU, read from Linux's /sys: [{"level", "bytes", "cpus" (how many CPUs share one)}, ...],
-    smallest first; [] where /sys does not say (not Linux)."""
+    smallest first; [] where /sys does not say (not Linux). Per instance, unlike lscpu's totals."""
     caches = []
-    for d in sorted(Path(f"/sys/devices/system/cpu/cpu{cpu}/cache").glob("index*")):
+    for d in sorted(Path(sys_cpu, f"cpu{cpu}", "cache").glob("index*")):
         try:
             if (d / "type").read_text().strip() == "Instruction": continue
             size = (d / "size").read_text().strip()                    # e.g. 48K, 2048K, 32M

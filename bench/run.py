@@ -18,8 +18,8 @@ In one run, interleaved (every round runs every variant once) and repeated, for 
 - its peak extra memory, measured in a fresh process per variant (`--memory-child`).
 Prints a markdown table; `--plot PATH` also saves a bar chart of the ratios.
 
-Chapter 12 imports this file for its own live measurements (`time_interleaved`, `ratio_table`, `peak_extra_mib`,
-`cache_sizes`), so that the chapter shows what is measured and this file holds how.
+Chapter 12 and appendix 95 import this file for their live measurements (`time_interleaved`, `ratio_table`,
+`peak_extra_mib`, `saved_mib`, `cache_sizes`, `run_table`), so that they show what is measured and this file how.
 
     .venv/bin/python bench/run.py            # the sizes of issue 8: a minute or two on 2 idle cores
     .venv/bin/python bench/run.py --quick    # small sizes, seconds: for the chapter and the tests
@@ -78,7 +78,7 @@ def autograd_step(inp, targ, *params):
     return loss
 
 
-def chapter2_step(inp, targ, *params):
+def chapter3_step(inp, targ, *params):
     "Chapter 3's functions: `forward_and_backward` for 2 layers; for more, the same calls in a loop."
     if len(params) == 4: return forward_and_backward(inp, targ, *params)
     acts, outs = [inp], []                     # the input and the output (before relu) of each layer
@@ -94,7 +94,7 @@ def chapter2_step(inp, targ, *params):
 
 
 def fast_into_buffer(inp, targ, *params, buffer):
-    "The fast path writing inp.g into `buffer`, which is made once and reused by every step (chapter 12, section 5)."
+    "The fast path writing inp.g into `buffer`, which is made once and reused by every step (appendix 95)."
     return fast_forward_and_backward(inp, targ, *params, input_grad=buffer)
 
 
@@ -121,7 +121,7 @@ VARIANTS = {
     "fast, one block": (lambda i, t, *p: fast_forward_and_backward(i, t, *p, block_rows=len(i)), False, False, "main"),
     "fast": (fast_forward_and_backward, False, False, "main"),
     "autograd, input grad": (autograd_step, True, True, "main broadcast"),
-    "chapter 3, input grad": (chapter2_step, True, False, "main broadcast"),
+    "chapter 3, input grad": (chapter3_step, True, False, "main broadcast"),
     "fast, input grad": (lambda i, t, *p: fast_forward_and_backward(i, t, *p, input_grad=True), True, False, "main"),
     "fast, input grad, reused buffer": (fast_into_buffer, True, False, "main"),
     "broadcast w.g, input grad": (broadcast_step, True, False, "broadcast"),

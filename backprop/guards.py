@@ -11,9 +11,9 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_train_valid_spl
            'check_logsumexp', 'check_log_softmax', 'check_nll', 'check_cross_entropy', 'check_cross_entropy_grad',
            'check_ag_data', 'check_ag_operand', 'check_ag_matmul', 'check_ag_broadcast', 'check_ag_pow',
            'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse', 'check_ag_cross_entropy',
-           'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_shard',
-           'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
-           'check_sync_params', 'check_run_workers']
+           'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_matmul_flops',
+           'check_fast_forward_and_backward', 'check_shard', 'check_parallel_forward_and_backward',
+           'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -596,8 +596,81 @@ def check_ag_draw_graph(root, ax):
     _check_is_Tensor("draw_graph", "root", root)
     if ax is not None and not isinstance(ax, Axes): raise TypeError(f"draw_graph: ax must be a matplotlib Axes or None, got {type(ax).__name__}")
 
-# %% ../nbs/90_guards.ipynb #3bcd1213
-# The guards of backprop.fast: none moved here yet.
+# %% ../nbs/90_guards.ipynb #5e8e0b24
+def check_matmul_flops(n, sizes):
+    "Raise a clear error unless `n` is a positive int and `sizes` at least 2 positive int layer widths."
+    _check_count("matmul_flops", "n, the number of rows,", n)
+    if not (isinstance(sizes, (list, tuple)) and len(sizes) >= 2 and all(map(_is_count, sizes))):
+        raise ValueError(f"matmul_flops: sizes must be a list of at least 2 positive int layer widths (n_in, ..., n_out), got {sizes!r}")
+
+def _check_pairs(fn, params):
+    "Raise a clear error unless `params` are (w1, b1, w2, b2, ...) in pairs, no tensor passed twice."
+    if len(params) < 2 or len(params) % 2:
+        raise ValueError(f"{fn}: expected weights and biases in pairs (w1, b1, w2, b2, ...), got {len(params)} tensor(s)")
+    first = {}                                                # id of a tensor -> where it first appears
+    for k, p in enumerate(params):
+        if (j := first.setdefault(id(p), k)) < k:
+            raise ValueError(f"{fn}: parameter {k + 1} is the same tensor as parameter {j + 1}; tied parameters are not "
+                             f"supported (each layer sets its own .g): use autograd, or chapter 5's layers, which add")
+
+def _check_mlp(fn, inp, targ, params):
+    "Chapter 2's checks for the whole MLP, before anything runs; later layers' inputs as meta tensors (a shape, no memory)."
+    from backprop.forward import _check_lin_args, _check_mse_args   # chapter 2's checks, imported when called: no cycle
+    x = inp
+    for k, (w, b) in enumerate(zip(params[0::2], params[1::2])):
+        _check_lin_args(f"{fn}, layer {k + 1}", x, w, b)
+        x = torch.empty(x.shape[0], w.shape[1], dtype=x.dtype, device="meta")   # the shape this layer's output will have
+    _check_mse_args(fn, x, targ)
+
+def _memory_range(t):
+    "The bytes [start, end) that the elements of tensor `t` lie in."
+    span = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride())) + 1 if t.numel() else 0
+    return t.data_ptr(), t.data_ptr() + span * t.element_size()
+
+# %% ../nbs/90_guards.ipynb #589c1247
+def _check_input_grad(fn, inp, targ, params, input_grad):
+    "Raise a clear error unless `input_grad` is a bool, or a buffer that inp.g can be written into safely."
+    if isinstance(input_grad, bool): return
+    if not isinstance(input_grad, torch.Tensor):
+        raise TypeError(f"{fn}: input_grad must be False, True, or a tensor of inp's shape to write inp.g into, "
+                        f"got {type(input_grad).__name__}")
+    buf = input_grad
+    if buf.shape != inp.shape:
+        raise ValueError(f"{fn}: the input_grad buffer must have inp's shape {tuple(inp.shape)}, got {tuple(buf.shape)}")
+    if buf.dtype != inp.dtype:
+        raise TypeError(f"{fn}: the input_grad buffer must have inp's dtype {inp.dtype}, got {buf.dtype}")
+    if buf.device != inp.device:
+        raise ValueError(f"{fn}: the input_grad buffer must be on inp's device {inp.device}, got {buf.device}")
+    if not buf.is_contiguous():
+        raise ValueError(f"{fn}: the input_grad buffer must be contiguous (its rows are written block by block), "
+                         f"got strides {buf.stride()}; use torch.empty_like(inp, memory_format=torch.contiguous_format)")
+    if buf.requires_grad:
+        raise ValueError(f"{fn}: the input_grad buffer must not require grad: it is written in place")
+    start, end = _memory_range(buf)
+    for name, t in [("inp", inp), ("targ", targ)] + [(f"parameter {k + 1}", p) for k, p in enumerate(params)]:
+        t_start, t_end = _memory_range(t)
+        if start < t_end and t_start < end:
+            raise ValueError(f"{fn}: the input_grad buffer overlaps {name} in memory, which it would overwrite; "
+                             f"use torch.empty_like(inp, memory_format=torch.contiguous_format)")
+
+def check_fast_forward_and_backward(inp, targ, params, input_grad, block_rows):
+    "Raise a clear error unless the arguments of fast_forward_and_backward fit, for the whole batch, before any block runs."
+    fn = "fast_forward_and_backward"
+    _check_pairs(fn, params)
+    _check_mlp(fn, inp, targ, params)
+    if block_rows is not None: _check_count(fn, "block_rows", block_rows)
+    _check_input_grad(fn, inp, targ, params, input_grad)
+
+def _check_finite(loss, params):
+    "After the pass: raise a clear error unless the loss, the parameters and their .g are all finite."
+    if not torch.isfinite(loss):                            # NaN or inf in inp, targ or a parameter ends up here ...
+        raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}; inp, targ or a parameter contains NaN or "
+                         f"infinite values (or the forward pass overflowed), so the .g just set are not usable")
+    small = [t for p in params for t in (p, p.g)]             # ... or here: a -inf that a ReLU clamps to 0 (-inf * 0 = NaN)
+    if not torch.isfinite(sum((t * 0).sum() for t in small)):   # t * 0: 0 where t is finite, NaN where it is not
+        raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}, but a parameter or its gradient contains NaN "
+                         f"or infinite values (inp or a parameter does: a -inf that a ReLU clamps to 0 leaves the loss "
+                         f"finite), so the .g just set are not usable")
 
 # %% ../nbs/90_guards.ipynb #756f4fc8
 import torch.distributed as dist

@@ -18,6 +18,9 @@ In one run, interleaved (every round runs every variant once) and repeated, for 
 - its peak extra memory, measured in a fresh process per variant (`--memory-child`).
 Prints a markdown table; `--plot PATH` also saves a bar chart of the ratios.
 
+Chapter 12 and appendix 95 import this file for their live measurements (`time_interleaved`, `ratio_table`,
+`peak_extra_mib`, `saved_mib`, `cache_sizes`, `run_table`), so that they show what is measured and this file how.
+
     .venv/bin/python bench/run.py            # the sizes of issue 8: a minute or two on 2 idle cores
     .venv/bin/python bench/run.py --quick    # small sizes, seconds: for the chapter and the tests
     .venv/bin/python bench/run.py --device cuda --plot images/bench.png
@@ -46,8 +49,8 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 
 from backprop.fast import fast_forward_and_backward, matmul_flops  # noqa: E402
-from backprop.forward import lin, relu, mse, _check_lin_args  # noqa: E402
-from backprop.grads import mse_grad, relu_grad, lin_grad, forward_and_backward, _upstream  # noqa: E402
+from backprop.forward import lin, relu, mse  # noqa: E402
+from backprop.grads import mse_grad, relu_grad, lin_grad, forward_and_backward  # noqa: E402
 
 # name: (N, layer widths, variants). The broadcast form of w.g needs N * 784 * 50 floats, so it runs at
 # the course's training-set size (4,000 rows: 598 MiB of products), not at 50,000 rows (7.3 GiB).
@@ -63,7 +66,7 @@ RATE_SHAPE = {"full": (4096, 1024, 1024), "quick": (256, 256, 256)}
 
 # ---- the variants: each does one forward and backward pass, leaving gradients on its tensors ----
 
-def autograd_step(inp, targ, params):
+def autograd_step(inp, targ, *params):
     "torch autograd on the same model, written as nn.Linear computes it (addmm); `.grad` on every leaf."
     for t in (inp, *params): t.grad = None
     x = inp
@@ -75,7 +78,7 @@ def autograd_step(inp, targ, params):
     return loss
 
 
-def chapter2_step(inp, targ, params):
+def chapter3_step(inp, targ, *params):
     "Chapter 3's functions: `forward_and_backward` for 2 layers; for more, the same calls in a loop."
     if len(params) == 4: return forward_and_backward(inp, targ, *params)
     acts, outs = [inp], []                     # the input and the output (before relu) of each layer
@@ -90,21 +93,20 @@ def chapter2_step(inp, targ, params):
     return loss
 
 
-def fast_into_buffer(inp, targ, params, buffer):
-    "The fast path writing inp.g into `buffer`, which is made once and reused by every step (chapter 12, section 5)."
+def fast_into_buffer(inp, targ, *params, buffer):
+    "The fast path writing inp.g into `buffer`, which is made once and reused by every step (appendix 95)."
     return fast_forward_and_backward(inp, targ, *params, input_grad=buffer)
 
 
 def lin_grad_broadcast(inp, out, w, b):
     "`lin_grad` with w.g as the literal sum of products of chapter 3: an (N, n_in, n_out) tensor, summed over N."
-    _check_lin_args("lin_grad_broadcast", inp, w, b)
-    g = _upstream("lin_grad_broadcast", out)
+    g = out.g                                             # set by the call before, as in chapter 3's chain
     inp.g = g @ w.t()
     w.g = (inp.unsqueeze(-1) * g.unsqueeze(1)).sum(0)     # (N, n_in, 1) * (N, 1, n_out) -> (N, n_in, n_out) -> sum
     b.g = g.sum(0)
 
 
-def broadcast_step(inp, targ, params):
+def broadcast_step(inp, targ, *params):
     "`forward_and_backward` of chapter 3 with the broadcast w.g (2 layers)."
     w1, b1, w2, b2 = params
     l1 = lin(inp, w1, b1); l2 = relu(l1); out = lin(l2, w2, b2)
@@ -116,11 +118,11 @@ def broadcast_step(inp, targ, params):
 # name: (step, input gradient?, uses autograd?, which size kinds)
 VARIANTS = {
     "autograd": (autograd_step, False, True, "main"),
-    "fast, one block": (lambda i, t, p: fast_forward_and_backward(i, t, *p, block_rows=len(i)), False, False, "main"),
-    "fast": (lambda i, t, p: fast_forward_and_backward(i, t, *p), False, False, "main"),
+    "fast, one block": (lambda i, t, *p: fast_forward_and_backward(i, t, *p, block_rows=len(i)), False, False, "main"),
+    "fast": (fast_forward_and_backward, False, False, "main"),
     "autograd, input grad": (autograd_step, True, True, "main broadcast"),
-    "chapter 3, input grad": (chapter2_step, True, False, "main broadcast"),
-    "fast, input grad": (lambda i, t, p: fast_forward_and_backward(i, t, *p, input_grad=True), True, False, "main"),
+    "chapter 3, input grad": (chapter3_step, True, False, "main broadcast"),
+    "fast, input grad": (lambda i, t, *p: fast_forward_and_backward(i, t, *p, input_grad=True), True, False, "main"),
     "fast, input grad, reused buffer": (fast_into_buffer, True, False, "main"),
     "broadcast w.g, input grad": (broadcast_step, True, False, "broadcast"),
 }
@@ -145,18 +147,23 @@ def make_data(n, sizes, device, seed=0):
     return inp.to(device), targ.to(device), [p.to(device) for p in params]
 
 
-def prepare(name, inp, targ, params):
-    """One step of variant `name` as a function of nothing, and the tensors that get gradients. Every variant gets
-    copies of its own, so that none finds the data in the cache because the variant before it just read them."""
-    step, input_grad, uses_autograd, _ = VARIANTS[name]
+def on_own_copies(step, inp, targ, params, input_requires_grad=None, buffer=False):
+    """step(inp, targ, *params) as a function of nothing, on copies of its own, and the copies that get gradients.
+    No other step reads those copies, so none finds the data in the cache because the step before it just read them.
+    `input_requires_grad` is for autograd's steps: the parameters then require a gradient, and the input if True.
+    `buffer`: also pass `buffer=`, a tensor of inp's shape made here, once, like the data (`fast_into_buffer`)."""
     inp, targ, params = inp.clone(), targ.clone(), [p.clone() for p in params]
-    if uses_autograd:
-        inp.requires_grad_(input_grad)
+    if input_requires_grad is not None:
+        inp.requires_grad_(input_requires_grad)
         for p in params: p.requires_grad_()
-    if step is fast_into_buffer:                       # its buffer is made here, once, like the data
-        buffer = torch.empty_like(inp)
-        return (lambda: step(inp, targ, params, buffer)), [inp, *params]
-    return (lambda: step(inp, targ, params)), [inp, *params]
+    kw = dict(buffer=torch.empty_like(inp)) if buffer else {}
+    return (lambda: step(inp, targ, *params, **kw)), [inp, *params]
+
+
+def prepare(name, inp, targ, params):
+    "One step of variant `name` as a function of nothing, on copies of its own, and the tensors that get gradients."
+    step, input_grad, uses_autograd, _ = VARIANTS[name]
+    return on_own_copies(step, inp, targ, params, input_grad if uses_autograd else None, buffer=step is fast_into_buffer)
 
 
 def sync(device):
@@ -167,12 +174,24 @@ CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = CLOCK["wall"]
 
 
-def timed(f, device):
-    "Seconds that one call of `f` takes on `clock`: wall time, or this process's CPU time (`--clock cpu`)."
-    sync(device); start = clock()
+def timed(f, device, on=None):
+    "Seconds that one call of `f` takes on the clock `on` (default `clock`: wall time, or CPU time with `--clock cpu`)."
+    on = on or clock
+    sync(device); start = on()
     f()
     sync(device)
-    return clock() - start
+    return on() - start
+
+
+def time_interleaved(fns, reps, device="cpu", on=None):
+    """{name: [seconds, ...]}: each function of the dict `fns` called once per round, `reps` rounds, after one
+    warm-up call each (the first call pays for one-time setup). Interleaved, so that a slow spell of a shared
+    machine hits every function alike, not one of them."""
+    for f in fns.values(): f()
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, f in fns.items(): times[name].append(timed(f, device, on))
+    return times
 
 
 def model_matmuls(n, widths, device):
@@ -200,17 +219,14 @@ def bench_times(sizes_table, rate_shape, reps, device):
     times, mm_times, alone = {}, [], {}
     for size, (n_rows, widths, kind) in sizes_table.items():
         inp, targ, params = make_data(n_rows, widths, device)
-        steps = {name: prepare(name, inp, targ, params)[0] for name in variants_for(kind)}
         first_inp_grad, products = model_matmuls(n_rows, widths, device)
-        for f in [*steps.values(), first_inp_grad, *products]: f()    # warm-up: first-call costs
-        torch.mm(a, b, out=c)
-        for _ in range(reps):                                          # one round: every variant once
-            mm_times.append(timed(lambda: torch.mm(a, b, out=c), device))
-            t_products = sum(timed(f, device) for f in products)
-            alone.setdefault(size, []).append((t_products, t_products + timed(first_inp_grad, device)))
-            for name, f in steps.items():
-                times.setdefault((size, name), []).append(timed(f, device))
-        del steps, inp, targ, params, products, first_inp_grad; gc.collect()
+        fns = {" matmul": lambda: torch.mm(a, b, out=c), " products": lambda: [f() for f in products],
+               " first input grad": first_inp_grad, **{name: prepare(name, inp, targ, params)[0] for name in variants_for(kind)}}
+        ts = time_interleaved(fns, reps, device)
+        mm_times += ts.pop(" matmul")
+        alone[size] = [(p, p + g) for p, g in zip(ts.pop(" products"), ts.pop(" first input grad"), strict=True)]
+        times.update({(size, name): t for name, t in ts.items()})
+        del fns, ts, inp, targ, params, products, first_inp_grad; gc.collect()
     return times, mm_times, alone
 
 
@@ -226,7 +242,8 @@ def memory_child(size, name, quick, device):
     "In this (fresh) process: peak memory of one step of `name` above what its data and model hold, in MiB."
     if not device.startswith("cuda"):                       # big buffers go back to the OS when freed, as
         import ctypes                                       # MALLOC_MMAP_THRESHOLD_ would do (M_MMAP_THRESHOLD = -3)
-        ctypes.CDLL("libc.so.6").mallopt(-3, 65536)
+        ctypes.CDLL("libc.so.6").mallopt(-3, 65536)         # (so a variant measured before leaves nothing behind)
+    gc.collect()
     n_rows, widths, _ = (QUICK if quick else FULL)[size]
     inp, targ, params = make_data(n_rows, widths, device)
     f, leaves = prepare(name, inp, targ, params)
@@ -245,20 +262,87 @@ def memory_child(size, name, quick, device):
 
 def peak_memory(sizes_table, quick, device, models, threads):
     "{(size, variant): MiB} for the `models` named, each from its own process; None where it failed."
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")  # big buffers go back to the OS when freed
     jobs = [(size, name) for size, (_, _, kind) in sizes_table.items() if size in models for name in variants_for(kind)]
+    return peak_extra_mib(jobs, quick, device, threads)
+
+
+def peak_extra_mib(jobs, quick=True, device="cpu", threads=1, parallel=2, one_process=False):
+    """{(model, variant): MiB}: the peak extra memory of one step of each variant, measured in a fresh process
+    (`--memory-child`), so that what this process holds cannot count; None where it failed. Each job gets a process
+    of its own (the benchmark), `parallel` at a time, or with `one_process` all run in turn in one (quicker: chapter 12;
+    the big buffers of one go back to the system before the next is measured)."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")  # big buffers go back to the OS when freed
     out, running = {}, []
-    def finish(job, proc):
+    def finish(group, proc):
         stdout, stderr = proc.communicate(timeout=600)
-        out[job] = json.loads(stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
-        if proc.returncode: print(f"memory of {job[0]} / {job[1]} failed:\n{stderr[-2000:]}", file=sys.stderr)
-    for job in jobs:                      # a few processes at a time: memory does not depend on the CPU load
-        if len(running) >= 2: finish(*running.pop(0))
-        cmd = [sys.executable, __file__, "--memory-child", *job, "--device", device, "--threads", str(threads)]
-        running.append((job, subprocess.Popen(cmd + (["--quick"] if quick else []), env=env, text=True,
-                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
-    for job, proc in running: finish(job, proc)
+        mib = json.loads(stdout.strip().splitlines()[-1]) if proc.returncode == 0 else [None] * len(group)
+        out.update(zip(group, mib, strict=True))
+        if proc.returncode: print(f"memory of {group} failed:\n{stderr[-2000:]}", file=sys.stderr)
+    for group in ([list(jobs)] if one_process else [[job] for job in jobs]):
+        if len(running) >= parallel: finish(*running.pop(0))
+        cmd = [sys.executable, __file__, "--memory-child", *[x for job in group for x in job],
+               "--device", device, "--threads", str(threads)]
+        running.append((group, subprocess.Popen(cmd + (["--quick"] if quick else []), env=env, text=True,
+                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
+    for group, proc in running: finish(group, proc)
     return out
+
+
+def saved_mib(step, *args):
+    "MiB of the tensors that autograd saves for the backward during step(*args), besides the args' own memory."
+    own, saved = {a.untyped_storage().data_ptr() for a in args}, {}
+    def pack(t):                                       # called for each tensor as autograd saves it
+        s = t.untyped_storage()
+        if s.data_ptr() not in own: saved[s.data_ptr()] = s.nbytes()   # one entry per memory: views share theirs
+        return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): step(*args)
+    return sum(saved.values()) / 2**20
+
+
+# ---- the machine's caches ----
+
+def _cpus(text):
+    "How many CPUs a list such as '0-3,8' names."
+    return sum(int(b or a) - int(a) + 1 for a, _, b in (part.partition("-") for part in text.strip().split(",")))
+
+
+def cache_sizes(cpu=0, sys_cpu="/sys/devices/system/cpu"):
+    """The data caches of a CPU, read from Linux's /sys: [{"level", "bytes", "cpus" (how many CPUs share one)}, ...],
+    smallest first; [] where /sys does not say (not Linux). Per instance, unlike lscpu's totals."""
+    caches = []
+    for d in sorted(Path(sys_cpu, f"cpu{cpu}", "cache").glob("index*")):
+        try:
+            if (d / "type").read_text().strip() == "Instruction": continue
+            size = (d / "size").read_text().strip()                    # e.g. 48K, 2048K, 32M
+            scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(size[-1], 1)
+            caches.append(dict(level=int((d / "level").read_text()), bytes=int(size.rstrip("KMG")) * scale,
+                               cpus=_cpus((d / "shared_cpu_list").read_text())))
+        except (OSError, ValueError): continue                         # a cache that does not say all of it
+    return sorted(caches, key=lambda c: c["level"])
+
+
+def describe_caches(caches):
+    "'L1 48 KiB per core, L2 2 MiB per core, L3 105 MiB shared by 2', or 'caches unknown'."
+    def size(b): return f"{b / 2**20:g} MiB" if b >= 2**20 else f"{b / 2**10:g} KiB"
+    return ", ".join(f"L{c['level']} {size(c['bytes'])} " + ("per core" if c["cpus"] == 1 else f"shared by {c['cpus']}")
+                     for c in caches) or "caches unknown"
+
+
+# ---- tables ----
+
+def ratio_table(versions, inp, targ, params, reps, title):
+    """Time each version, interleaved, in CPU time, on copies of its own of the data: a markdown table of its median
+    time and its ratio to the version it is compared with, of the medians and paired (the median of the per-round
+    ratios: a slow spell that hits both rounds cancels out). `versions`: {name: (step, name of the version it is
+    compared with, whether autograd's input requires a gradient, or None for a step that is not autograd's)}."""
+    steps = {name: on_own_copies(step, inp, targ, params, requires)[0] for name, (step, _, requires) in versions.items()}
+    times = time_interleaved(steps, reps, on=time.process_time)
+    lines = [f"| {title} | median CPU ms | / its autograd row (medians) | / its autograd row (paired) |", "|---|---:|---:|---:|"]
+    for name, (_, base, _) in versions.items():
+        ts, bs = times[name], times[base]
+        lines.append(f"| {name} | {statistics.median(ts) * 1e3:.1f} | {statistics.median(ts) / statistics.median(bs):.2f} | "
+                     f"{statistics.median(t / b for t, b in zip(ts, bs, strict=True)):.2f} |")
+    return "\n".join(lines)
 
 
 # ---- the report ----
@@ -287,7 +371,8 @@ def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps
              f"{'CPU' if clock is time.process_time else 'wall'} time; "
              f"matmul rate {rate / 1e9:.0f} GFLOP/s (the best of {len(mm_times)} matmuls {m}x{k} @ {k}x{n}, "
              f"median {rate_median / 1e9:.0f}); "
-             f"load average {load[0]:.1f} before, {load[1]:.1f} after (other processes sharing the cores make it noisy)", "",
+             f"load average {load[0]:.1f} before, {load[1]:.1f} after (other processes sharing the cores make it noisy)"
+             + (f"; {describe_caches(cache_sizes())}" if device == "cpu" else ""), "",
              "| model | variant | min ms | median ms | / autograd (median) | / autograd (min) | / autograd (paired) | GFLOP | % of bound (best) | % of bound (medians) | % of own products |" + (" peak extra MiB |" if memory else ""),
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if memory else "")]
     for r in rows:
@@ -324,7 +409,12 @@ def plot(rows, path):
     return path
 
 
-def main(argv=None):
+def run_table(argv):
+    "The markdown table (and its header line) that `run.py ARGV` prints, measured in this process: for chapter 12."
+    return main(argv, show=False)
+
+
+def main(argv=None, show=True):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes and few rounds (seconds)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
@@ -338,8 +428,9 @@ def main(argv=None):
                         "shared machine disturb much less; use it with --threads 1 (idle threads' spinning counts)")
     p.add_argument("--plot", help="save a bar chart of the ratios to this PNG")
     p.add_argument("--json", help="also write the rows to this JSON file")
-    p.add_argument("--memory-child", nargs=2, metavar=("MODEL", "VARIANT"),
-                   help="only measure the peak extra memory (MiB) of one variant, in this process, and print it")
+    p.add_argument("--memory-child", nargs="+", metavar="MODEL VARIANT",
+                   help="only measure the peak extra memory (MiB) of each variant named (pairs MODEL VARIANT, in turn, "
+                        "in this process), and print them as a JSON list")
     args = p.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         p.error(f"--device {args.device}: this torch ({torch.__version__}) sees no CUDA device")
@@ -348,7 +439,9 @@ def main(argv=None):
     clock = CLOCK[args.clock]
     if args.clock == "cpu" and args.device.startswith("cuda"): p.error("--clock cpu measures the CPU, not the GPU: use wall")
     if args.memory_child:
-        print(json.dumps(memory_child(*args.memory_child, args.quick, args.device)))
+        pairs = args.memory_child
+        if len(pairs) % 2: p.error(f"--memory-child takes pairs MODEL VARIANT, got {pairs}")
+        print(json.dumps([memory_child(size, name, args.quick, args.device) for size, name in zip(pairs[0::2], pairs[1::2])]))
         return
     sizes_table = QUICK if args.quick else FULL
     reps = args.reps or (5 if args.quick else 15)
@@ -361,9 +454,10 @@ def main(argv=None):
     times, mm_times, alone = bench_times(sizes_table, rate_shape, reps, args.device)
     load = (load_before, os.getloadavg()[0])
     table, rows = report(sizes_table, times, mm_times, alone, rate_shape, memory, args.device, reps, load)
-    print(table)
+    if show: print(table)
     if args.plot: print(f"\nplot: {plot(rows, args.plot)}")
     if args.json: Path(args.json).write_text(json.dumps(rows, indent=1))
+    return table
 
 
 if __name__ == "__main__":

@@ -310,7 +310,7 @@ def test_every_bench_variant_computes_autograds_gradients(sizes):
     bench = load_bench()
     inp, targ, params = problem(9, sizes, seed=7)
     ref = [t.clone().requires_grad_() for t in (inp, *params)]
-    bench.autograd_step(ref[0], targ, ref[1:])
+    bench.autograd_step(ref[0], targ, *ref[1:])
     compared = 0
     for name, (step, input_grad, uses_autograd, kinds) in bench.VARIANTS.items():
         if uses_autograd or (kinds == "broadcast" and len(sizes) != 3): continue     # the broadcast form: 2 layers only
@@ -416,3 +416,91 @@ def test_bench_report_computes_each_ratio_from_the_right_rounds():
     assert abs(fast["bound_pct"] - 100 * flops / (2000 / 0.001) / 0.005) < 1e-9            # best matmul vs best round
     assert abs(fast["products_pct"] - 100 * 0.004 / 0.030) < 1e-9                          # products alone vs its median
     assert "Floor, the model's products alone / autograd's median" in text and "m 0.40" in text   # 0.004 / 0.010
+
+
+# ---- chapter 12's helpers in bench/run.py, and the shape of the chapter's code ----
+
+def _fake_caches(root, caches):
+    for k, (level, kind, size, shared) in enumerate(caches):
+        d = root / "cpu0" / "cache" / f"index{k}"
+        d.mkdir(parents=True)
+        for name, text in (("level", level), ("type", kind), ("size", size), ("shared_cpu_list", shared)):
+            (d / name).write_text(f"{text}\n")
+
+
+def test_cache_sizes_reads_each_cache_per_instance_not_lscpus_totals(tmp_path):
+    # lscpu's "L2: 2 MiB (2 instances)" on a 2-core machine: each core's index2 says 1024K, shared by itself only
+    bench = load_bench()
+    _fake_caches(tmp_path, [(1, "Data", "32K", "0"), (1, "Instruction", "32K", "0"), (2, "Unified", "1024K", "0"),
+                            (3, "Unified", "32M", "0-1")])
+    caches = bench.cache_sizes(sys_cpu=tmp_path)
+    assert caches == [dict(level=1, bytes=32 * 2**10, cpus=1), dict(level=2, bytes=2**20, cpus=1),
+                      dict(level=3, bytes=32 * 2**20, cpus=2)]
+    assert bench.describe_caches(caches) == "L1 32 KiB per core, L2 1 MiB per core, L3 32 MiB shared by 2"
+    assert bench.cache_sizes(sys_cpu=tmp_path / "nowhere") == [] and bench.describe_caches([]) == "caches unknown"
+    assert [bench._cpus(t) for t in ("0", "0-1", "0-3,8", "0,2,4-5")] == [1, 2, 5, 4]
+
+
+def test_time_interleaved_warms_up_then_calls_each_function_once_per_round():
+    bench = load_bench()
+    calls, ticks = [], iter(range(1000))
+    fns = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    times = bench.time_interleaved(fns, reps=3, on=lambda: next(ticks))
+    assert calls == list("abc") + list("abc") * 3                       # a warm-up call each, then 3 interleaved rounds
+    assert times == {name: [1, 1, 1] for name in "abc"}                 # one tick between start and end of each call
+
+
+def test_ratio_table_compares_each_version_with_its_own_row():
+    bench = load_bench()
+    inp, targ, params = problem(5, (3, 2, 1), seed=30)
+    versions = {"autograd": (bench.autograd_step, "autograd", False),
+                "fast": (fast_forward_and_backward, "autograd", None)}
+    table = bench.ratio_table(versions, inp, targ, params, reps=2, title="tiny")
+    lines = table.splitlines()
+    assert lines[0] == "| tiny | median CPU ms | / its autograd row (medians) | / its autograd row (paired) |"
+    assert len(lines) == 4 and lines[2].startswith("| autograd | ") and lines[2].endswith("| 1.00 | 1.00 |")
+    assert not hasattr(inp, "g") and all(not hasattr(p, "g") for p in params)   # each version ran on copies of its own
+
+
+def test_saved_mib_counts_what_autograd_keeps_besides_the_arguments():
+    bench = load_bench()
+    n, hidden = 300, 20
+    inp, targ, params = problem(n, (10, hidden, 1), seed=31, dtype=torch.float32)
+    leaves = [t.requires_grad_() for t in (inp, *params)]
+    saved = bench.saved_mib(bench.autograd_step, leaves[0], targ, *leaves[1:]) * 2**20
+    assert n * hidden * 4 <= saved <= (n * hidden + n) * 4             # the ReLU's output, and at most the loss's differences
+
+
+def test_peak_extra_mib_in_one_process_measures_each_variant_in_turn():
+    bench = load_bench()
+    jobs = [("broadcast", "chapter 3, input grad"), ("broadcast", "broadcast w.g, input grad")]
+    peak = bench.peak_extra_mib(jobs, one_process=True)
+    products = 500 * 784 * 50 * 4 / 2**20                               # the broadcast form's (N, n_in, n_out) products
+    assert peak[jobs[1]] >= 0.9 * products > 10 * peak[jobs[0]]
+    res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--memory-child", "broadcast"],
+                         capture_output=True, text=True, timeout=120, cwd=root)
+    assert res.returncode == 2 and "takes pairs MODEL VARIANT" in res.stderr
+
+
+def test_check_finite_has_no_false_alarm_on_large_finite_values_and_catches_inf_in_a_gradient():
+    from backprop.guards import _check_finite
+    w = torch.full((3, 2), 3e38); w.g = torch.full((3, 2), -3e38)       # finite, and w * 0 is exactly 0
+    b = torch.zeros(2); b.g = torch.zeros(2)
+    _check_finite(torch.tensor(1.), [w, b])
+    b.g[1] = float("inf")
+    with pytest.raises(ValueError, match=r"the loss is 1.0, but a parameter or its gradient contains NaN or infinite"):
+        _check_finite(torch.tensor(1.), [w, b])
+
+
+def test_chapter_12_functions_keep_their_guard_lines_few_and_the_guards_import_no_teaching_module():
+    import inspect
+    import backprop.fast as fast
+    guard = re.compile(r"(\braise\b|isinstance\(|\b_?check_\w*\(|\b_check\w*\()")
+    def guard_lines(f): return [line.strip() for line in inspect.getsource(f).splitlines() if guard.search(line)]
+    assert guard_lines(fast.matmul_flops) == ["check_matmul_flops(n, sizes)  # positive int counts, at least 2 widths: appendix 90"]
+    assert [line.split("(")[0] for line in guard_lines(fast.fast_forward_and_backward)] == \
+        ["check_fast_forward_and_backward", "_check_finite"]                # the arguments before, the result after
+    assert guard_lines(fast._forward_backward_block) == guard_lines(fast._block_rows) == []
+    code = "import sys, backprop.guards; print(sorted(m for m in sys.modules if m.startswith('backprop.')))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root)
+    assert res.returncode == 0 and res.stdout.strip() == "['backprop.guards']", res.stdout + res.stderr

@@ -132,15 +132,15 @@ def _check_lin_args(fn, inp, w, b):
         raise ValueError(f"{fn}: w has shape {_shape(w)} and b has shape {_shape(b)}; "
                          f"b must have shape ({w.shape[1]},) (n_out)")
 
-def _check_mse_args(fn, out, targ):
-    "Raise a clear error unless out is (N, 1) and targ is (N,), both float of one dtype."
-    _check_tensor(fn, "out", out, 2); _check_tensor(fn, "targ", targ)
-    _check_same_dtype(fn, out=out, targ=targ)
+def _check_mse_args(fn, out, targ, name="out"):
+    "Raise a clear error unless out (called `name` in the messages) is (N, 1) and targ is (N,), both float of one dtype."
+    _check_tensor(fn, name, out, 2); _check_tensor(fn, "targ", targ)
+    _check_same_dtype(fn, **{name: out, "targ": targ})
     if out.shape[1] != 1 or out.shape[0] == 0:
-        raise ValueError(f"{fn}: out must have shape (N, 1) with N >= 1, got {_shape(out)}")
+        raise ValueError(f"{fn}: {name} must have shape (N, 1) with N >= 1, got {_shape(out)}")
     if targ.shape != out.shape[:1]:
         why = "; an (N, 1) target would broadcast to (N, N) and give a wrong loss" if targ.shape == out.shape else ""
-        raise ValueError(f"{fn}: out has shape {_shape(out)} so targ must have shape ({out.shape[0]},), got {_shape(targ)}{why}")
+        raise ValueError(f"{fn}: {name} has shape {_shape(out)} so targ must have shape ({out.shape[0]},), got {_shape(targ)}{why}")
 
 # %% ../nbs/90_guards.ipynb #cdcc4dc3
 def check_lin(inp, w, b):
@@ -214,14 +214,7 @@ def check_numerical_grad(f, x, h):
 
 def check_mse_grad(inp, targ):
     "mse_grad's arguments: inp (N, 1) with N >= 1, targ (N,), both floating point of one dtype."
-    _check_tensor("mse_grad", "inp", inp, 2); _check_tensor("mse_grad", "targ", targ)
-    _check_same_dtype("mse_grad", inp=inp, targ=targ)
-    if inp.shape[1] != 1 or inp.shape[0] == 0:
-        raise ValueError(f"mse_grad: inp must have shape (N, 1) with N >= 1, got {_shape(inp)}")
-    if targ.shape != inp.shape[:1]:
-        why = "; an (N, 1) target would broadcast to (N, N) and give a wrong loss" if targ.shape == inp.shape else ""
-        raise ValueError(f"mse_grad: inp has shape {_shape(inp)} so targ must have shape ({inp.shape[0]},), "
-                         f"got {_shape(targ)}{why}")
+    _check_mse_args("mse_grad", inp, targ, name="inp")     # chapter 2's mse checks, naming mse_grad's parameter
 
 # %% ../nbs/90_guards.ipynb #9e8d3938
 def check_relu_grad(inp, out):
@@ -234,7 +227,6 @@ def check_relu_grad(inp, out):
 
 def check_lin_grad(inp, out, w, b):
     "lin_grad's arguments: lin's checks, out of shape (N, n_out) and of inp's dtype, and out.g set (`_upstream`)."
-    from backprop.forward import _check_lin_args   # lin's checks; here, not at the top: forward imports this module
     _check_lin_args("lin_grad", inp, w, b)
     _check_tensor("lin_grad", "out", out, 2); _check_same_dtype("lin_grad", inp=inp, w=w, out=out)
     if out.shape != (inp.shape[0], w.shape[1]):
@@ -548,7 +540,6 @@ def check_ag_mse(out, targ):
     _check_is_Tensor("mse", "out", out)
     if _is_ag_tensor(targ) and targ.requires_grad:
         raise ValueError("mse: targ requires grad, but mse passes no gradient to its target; use a constant")
-    from backprop.forward import _check_mse_args      # here, not at the top: backprop.forward imports this module
     _check_mse_args("mse", out.data, targ.data if _is_ag_tensor(targ) else targ)
 
 def check_ag_cross_entropy(logits, targ):
@@ -615,7 +606,6 @@ def _check_pairs(fn, params):
 
 def _check_mlp(fn, inp, targ, params):
     "Chapter 2's checks for the whole MLP, before anything runs; later layers' inputs as meta tensors (a shape, no memory)."
-    from backprop.forward import _check_lin_args, _check_mse_args   # chapter 2's checks, imported when called: no cycle
     x = inp
     for k, (w, b) in enumerate(zip(params[0::2], params[1::2])):
         _check_lin_args(f"{fn}, layer {k + 1}", x, w, b)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['RTOL', 'ATOL', 'Exercise', 'Case', 'Grade', 'grade', 'EXERCISES', 'ROWS', 'relu', 'sigmoid', 'tanh', 'leaky_relu', 'huber', 'linear', 'dropout', 'embedding', 'conv1d', 'maxpool', 'softmax', 'layernorm', 'batchnorm', 'attention']
 
-# %% ../nbs/97_grader.ipynb #b6ea16dc
+# %% ../nbs/97_grader.ipynb #ea6be8f2
 import inspect, math, traceback
 from dataclasses import dataclass, field
 from itertools import combinations, permutations
@@ -15,7 +15,7 @@ from .check import diagnose, rel_error
 from .grads import numerical_grad
 from .guards import _shape, check_grade
 
-# %% ../nbs/97_grader.ipynb #2a84a66b
+# %% ../nbs/97_grader.ipynb #d92f5ad3
 @dataclass
 class Exercise:
     "A forward, the function to write (its parameters, those it sets .g on), the method's chapter, the hidden cases."
@@ -29,7 +29,7 @@ class Exercise:
     regions: object = None  # regions(args) -> [(where, mask over graded[0], kind, hint)]
     causes: object = None   # causes(args) -> [(value, why)]: constants a gradient may be off by
 
-# %% ../nbs/97_grader.ipynb #63e6aab7
+# %% ../nbs/97_grader.ipynb #62797a30
 RTOL, ATOL = 1e-6, 1e-8        # relative; absolute, times the gradient's largest entry (see above)
 def _tol(ref): return RTOL, ATOL * max(1., ref.abs().max().item() if ref.numel() else 1.)
 def _same(g, ref): return g.shape == ref.shape and diagnose(g, ref, *_tol(ref)) is None
@@ -54,12 +54,12 @@ def _call(fn, ex, args, out, G, swap={}):
     except Exception as e: return e
     return mine
 
-# %% ../nbs/97_grader.ipynb #6e8513f8
+# %% ../nbs/97_grader.ipynb #63f737f4
 def _broadcasts(a, b):
     try: return tuple(torch.broadcast_shapes(a, b))
     except RuntimeError: return None
 
-# %% ../nbs/97_grader.ipynb #ac02492d
+# %% ../nbs/97_grader.ipynb #5a6b1003
 def _shape_mistake(g, ref):
     "(kind, text) if g, of the wrong shape, is right once summed, or is a broadcast, or transposed."
     got = f"shape {_shape(g)}, expected {_shape(ref)}"
@@ -74,7 +74,7 @@ def _shape_mistake(g, ref):
         if g.permute(p).shape == ref.shape and _same(g.permute(p), ref):
             return "transposed", f"transposed: {got}; yours.permute{p} is right"
 
-# %% ../nbs/97_grader.ipynb #39ff4938
+# %% ../nbs/97_grader.ipynb #3b94e875
 def _graph_mistake(ex, args, G, n, g, names):
     "(kind, text) if g is the gradient of a nearby graph: a path held, a factor left out, an argument transposed."
     for k in range(1, len(ex.paths) + 1):
@@ -99,7 +99,7 @@ def _mixed_up(fn, ex, args, out, G, n, ref, names):
         if isinstance(run, dict) and torch.is_tensor(g := getattr(run[n], "g", None)) and _same(g, ref):
             return "mixed up", f"{names[a]} and {names[b]} mixed up: yours is right when {names[a]} holds {names[b]}'s values"
 
-# %% ../nbs/97_grader.ipynb #1d46aa5f
+# %% ../nbs/97_grader.ipynb #dc79d874
 def _where_mistake(ex, args, n, g, ref):
     "(kind, text) if g is wrong only in one of the exercise's regions (one side of a kink, ...), or is flipped."
     wrong = ~(rel_error(g, ref, *_tol(ref)) <= RTOL)
@@ -119,7 +119,7 @@ def _factor_cause(ex, args, g, ref):
     why = [w for v, w in known if min(abs(c - v), abs(1 / c - v)) <= 1e-6 * v]
     return f"; likely cause: {why[0]}" if why else ""
 
-# %% ../nbs/97_grader.ipynb #62d4ce2a
+# %% ../nbs/97_grader.ipynb #4714bb8f
 _KINDS = {"transposed": "transposed", "wrong sign:": "sign", "wrong sign and": "factor", "off by": "factor",
           "summed": "axis", "missing": "missing", "wrong shape": "shape", "non-finite": "non-finite"}
 
@@ -132,7 +132,7 @@ def _mistake(fn, ex, args, out, G, n, g, ref, fd, names, sizes):
     if g.dtype != ref.dtype and g.is_floating_point():       # name its values too, as if computed in float64
         found = _mistake(fn, ex, args, out, G, n, g.to(ref.dtype), ref, fd, names, sizes)
         return "dtype", (f"{label}: {g.dtype}, expected {ref.dtype} (torch.zeros(...) without dtype= makes float32); "
-                         + (found[1] if found else "its values are right"))
+                         + ("besides, " + found[1].split(": ", 1)[1] if found else "its values are right"))
     found = _shape_mistake(g, ref) if g.shape != ref.shape else None
     text = diagnose(g, ref, *_tol(ref), sizes) or "agrees with autograd, not with central differences: a fault of the grader"
     kind = next((k for p, k in _KINDS.items() if text.startswith(p)), "values")
@@ -142,7 +142,7 @@ def _mistake(fn, ex, args, out, G, n, g, ref, fd, names, sizes):
     if found: return found[0], f"{label}: {found[1]}"
     return kind, f"{label}: {text}" + (_factor_cause(ex, args, g, ref) if kind == "factor" else "")
 
-# %% ../nbs/97_grader.ipynb #2d028a94
+# %% ../nbs/97_grader.ipynb #74c55e60
 @dataclass
 class Case:
     "A hidden case: its arguments as your function saw them, and what went wrong (your name -> (kind, text))."
@@ -159,7 +159,7 @@ def _raised(fn, e):
     where = f"line {f.lineno - code.co_firstlineno + 1} of {f.name}" if f.name == code.co_name else f"{f.name}"
     return f"{type(e).__name__}: {e}\n    at {where}" + (f": {f.line}" if f.line else "")
 
-# %% ../nbs/97_grader.ipynb #642af1d4
+# %% ../nbs/97_grader.ipynb #4d6ddcba
 def _run_case(fn, ex, sizes, seed, names):
     "Grade fn on one case: a Case, or None for a stub (it raises NotImplementedError, or sets no .g and returns None)."
     gen = torch.Generator().manual_seed(seed)
@@ -182,7 +182,7 @@ def _run_case(fn, ex, sizes, seed, names):
         if found := _mistake(fn, ex, args, out, G, n, g, ag[n], fd[n], names, sizes): case.problems[names[n]] = found
     return case
 
-# %% ../nbs/97_grader.ipynb #403ac66d
+# %% ../nbs/97_grader.ipynb #54a1bfd7
 @dataclass
 class Grade:
     "What `grade` found: `ok`, the `verdict`, each `Case`, the `report` printed, the `kinds` of mistake named."
@@ -206,7 +206,7 @@ def _report(fname, cases):
         if c: lines += [f"On case {cases.index(c) + 1} ({c.shapes}):"] + ["    " + t for t in details]
     return verdict, "\n".join([head] + lines), [k for k, _ in first.problems.values()] if first else []
 
-# %% ../nbs/97_grader.ipynb #dbd2ec2f
+# %% ../nbs/97_grader.ipynb #41b06ee6
 def grade(name, fn, seed=0):
     "Run your gradient function `fn` on the hidden cases of exercise `name`, print what is right or wrong, return a `Grade`."
     check_grade(name, fn, EXERCISES)

@@ -201,16 +201,20 @@ def test_an_error_is_reported_with_its_line_and_case(capsys):
 def test_a_gradient_of_the_wrong_type_or_dtype_is_named(capsys):
     def sigmoid_grad(inp, out): inp.g = (out * (1 - out) * out.g).tolist()
     def tanh_grad(inp, out): inp.g = ((1 - out ** 2) * out.g).float()
+    def relu_grad(inp, out): inp.g = (inp > 0).float()            # float32, and out.g forgotten
     assert grade("sigmoid", sigmoid_grad).kinds == ["type"]
     assert "inp.g is a list; it must be a tensor of shape (1, 4), float64" in capsys.readouterr().out
     assert grade("tanh", tanh_grad).kinds == ["dtype"]
-    assert "inp.g: torch.float32, expected torch.float64 (the cases are float64" in capsys.readouterr().out
+    assert ("inp.g: torch.float32, expected torch.float64 (torch.zeros(...) without dtype= makes float32); "
+            "its values are right") in capsys.readouterr().out
+    assert grade("relu", relu_grad).kinds == ["dtype"]
+    assert "makes float32); besides, out.g is left out: yours is right if out.g were all ones" in capsys.readouterr().out
 
 
 def test_a_function_that_returns_its_gradient_is_told_to_set_g(capsys):
     def softmax_grad(inp, out): return out * (out.g - (out.g * out).sum(-1, keepdim=True))
     res = grade("softmax", softmax_grad)
-    assert res.verdict == "error"
+    assert res.verdict == "failed"
     assert "it returned a Tensor and set no .g: set inp.g (chapter 3)" in capsys.readouterr().out
 
 

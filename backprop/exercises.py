@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['RTOL', 'ATOL', 'Exercise', 'Case', 'Grade', 'grade', 'EXERCISES', 'ROWS', 'relu', 'sigmoid', 'tanh', 'leaky_relu', 'huber', 'linear', 'dropout', 'embedding', 'conv1d', 'maxpool', 'softmax', 'layernorm', 'batchnorm', 'attention']
 
-# %% ../nbs/97_grader.ipynb #ea6be8f2
+# %% ../nbs/97_grader.ipynb #437a511c
 import inspect, math, traceback
 from dataclasses import dataclass, field
 from itertools import combinations, permutations
@@ -15,7 +15,7 @@ from .check import diagnose, rel_error
 from .grads import numerical_grad
 from .guards import _shape, check_grade
 
-# %% ../nbs/97_grader.ipynb #d92f5ad3
+# %% ../nbs/97_grader.ipynb #00b66c88
 @dataclass
 class Exercise:
     "A forward, the function to write (its parameters, those it sets .g on), the method's chapter, the hidden cases."
@@ -29,7 +29,7 @@ class Exercise:
     regions: object = None  # regions(args) -> [(where, mask over graded[0], kind, hint)]
     causes: object = None   # causes(args) -> [(value, why)]: constants a gradient may be off by
 
-# %% ../nbs/97_grader.ipynb #62797a30
+# %% ../nbs/97_grader.ipynb #c912627c
 RTOL, ATOL = 1e-6, 1e-8        # relative; absolute, times the gradient's largest entry (see above)
 def _tol(ref): return RTOL, ATOL * max(1., ref.abs().max().item() if ref.numel() else 1.)
 def _same(g, ref): return g.shape == ref.shape and diagnose(g, ref, *_tol(ref)) is None
@@ -54,12 +54,12 @@ def _call(fn, ex, args, out, G, swap={}):
     except Exception as e: return e
     return mine
 
-# %% ../nbs/97_grader.ipynb #63f737f4
+# %% ../nbs/97_grader.ipynb #6eb433e8
 def _broadcasts(a, b):
     try: return tuple(torch.broadcast_shapes(a, b))
     except RuntimeError: return None
 
-# %% ../nbs/97_grader.ipynb #5a6b1003
+# %% ../nbs/97_grader.ipynb #2495be93
 def _shape_mistake(g, ref):
     "(kind, text) if g, of the wrong shape, is right once summed, or is a broadcast, or transposed."
     got = f"shape {_shape(g)}, expected {_shape(ref)}"
@@ -74,7 +74,7 @@ def _shape_mistake(g, ref):
         if g.permute(p).shape == ref.shape and _same(g.permute(p), ref):
             return "transposed", f"transposed: {got}; yours.permute{p} is right"
 
-# %% ../nbs/97_grader.ipynb #3b94e875
+# %% ../nbs/97_grader.ipynb #e132e5f2
 def _graph_mistake(ex, args, G, n, g, names):
     "(kind, text) if g is the gradient of a nearby graph: a path held, a factor left out, an argument transposed."
     for k in range(1, len(ex.paths) + 1):
@@ -99,7 +99,7 @@ def _mixed_up(fn, ex, args, out, G, n, ref, names):
         if isinstance(run, dict) and torch.is_tensor(g := getattr(run[n], "g", None)) and _same(g, ref):
             return "mixed up", f"{names[a]} and {names[b]} mixed up: yours is right when {names[a]} holds {names[b]}'s values"
 
-# %% ../nbs/97_grader.ipynb #dc79d874
+# %% ../nbs/97_grader.ipynb #0b5e2510
 def _where_mistake(ex, args, n, g, ref):
     "(kind, text) if g is wrong only in one of the exercise's regions (one side of a kink, ...), or is flipped."
     wrong = ~(rel_error(g, ref, *_tol(ref)) <= RTOL)
@@ -119,7 +119,7 @@ def _factor_cause(ex, args, g, ref):
     why = [w for v, w in known if min(abs(c - v), abs(1 / c - v)) <= 1e-6 * v]
     return f"; likely cause: {why[0]}" if why else ""
 
-# %% ../nbs/97_grader.ipynb #4714bb8f
+# %% ../nbs/97_grader.ipynb #695d047f
 _KINDS = {"transposed": "transposed", "wrong sign:": "sign", "wrong sign and": "factor", "off by": "factor",
           "summed": "axis", "missing": "missing", "wrong shape": "shape", "non-finite": "non-finite"}
 
@@ -142,7 +142,7 @@ def _mistake(fn, ex, args, out, G, n, g, ref, fd, names, sizes):
     if found: return found[0], f"{label}: {found[1]}"
     return kind, f"{label}: {text}" + (_factor_cause(ex, args, g, ref) if kind == "factor" else "")
 
-# %% ../nbs/97_grader.ipynb #74c55e60
+# %% ../nbs/97_grader.ipynb #ddfec67f
 @dataclass
 class Case:
     "A hidden case: its arguments as your function saw them, and what went wrong (your name -> (kind, text))."
@@ -159,7 +159,7 @@ def _raised(fn, e):
     where = f"line {f.lineno - code.co_firstlineno + 1} of {f.name}" if f.name == code.co_name else f"{f.name}"
     return f"{type(e).__name__}: {e}\n    at {where}" + (f": {f.line}" if f.line else "")
 
-# %% ../nbs/97_grader.ipynb #4d6ddcba
+# %% ../nbs/97_grader.ipynb #444b8f2f
 def _run_case(fn, ex, sizes, seed, names):
     "Grade fn on one case: a Case, or None for a stub (it raises NotImplementedError, or sets no .g and returns None)."
     gen = torch.Generator().manual_seed(seed)
@@ -182,7 +182,7 @@ def _run_case(fn, ex, sizes, seed, names):
         if found := _mistake(fn, ex, args, out, G, n, g, ag[n], fd[n], names, sizes): case.problems[names[n]] = found
     return case
 
-# %% ../nbs/97_grader.ipynb #54a1bfd7
+# %% ../nbs/97_grader.ipynb #80ba6f0c
 @dataclass
 class Grade:
     "What `grade` found: `ok`, the `verdict`, each `Case`, the `report` printed, the `kinds` of mistake named."
@@ -206,7 +206,7 @@ def _report(fname, cases):
         if c: lines += [f"On case {cases.index(c) + 1} ({c.shapes}):"] + ["    " + t for t in details]
     return verdict, "\n".join([head] + lines), [k for k, _ in first.problems.values()] if first else []
 
-# %% ../nbs/97_grader.ipynb #41b06ee6
+# %% ../nbs/97_grader.ipynb #4cdfa2db
 def grade(name, fn, seed=0):
     "Run your gradient function `fn` on the hidden cases of exercise `name`, print what is right or wrong, return a `Grade`."
     check_grade(name, fn, EXERCISES)
@@ -225,7 +225,7 @@ def grade(name, fn, seed=0):
     print(report)
     return Grade(name, verdict, cases, report, kinds)
 
-# %% ../nbs/98_exercises.ipynb #78253d49
+# %% ../nbs/98_exercises.ipynb #b5c4f4c3
 from contextlib import contextmanager
 
 EXERCISES = {}
@@ -246,7 +246,7 @@ def _holding(paths):
     try: yield
     finally: _HELD.difference_update(paths)
 
-# %% ../nbs/98_exercises.ipynb #201278b6
+# %% ../nbs/98_exercises.ipynb #35105f90
 def relu(inp): return inp.clamp_min(0.)
 ROWS = [dict(N=1, D=4), dict(N=5, D=1), dict(N=3, D=7), dict(N=4, D=4)]
 _sides = lambda a: [(f"where inp {s} 0", m, "kink", "the derivative on that side of the kink at 0")
@@ -254,7 +254,7 @@ _sides = lambda a: [(f"where inp {s} 0", m, "kink", "the derivative on that side
 _add("relu", relu, "inp, out -> inp", "chapter 3's relu_grad (the warm-up: the chapter has its solution)",
      lambda gen, N, D: dict(inp=_off(_randn(gen, N, D))), ROWS, regions=_sides)
 
-# %% ../nbs/98_exercises.ipynb #e99d30c9
+# %% ../nbs/98_exercises.ipynb #4f7f996f
 def sigmoid(inp): return 1 / (1 + torch.exp(-inp))
 def tanh(inp): return torch.tanh(inp)
 def leaky_relu(inp, slope): return torch.where(inp > 0, inp, slope * inp)
@@ -266,7 +266,7 @@ _add("leaky_relu", leaky_relu, "inp, out, slope -> inp", "chapter 3's relu_grad,
      lambda gen, N, D, slope: dict(inp=_off(_randn(gen, N, D)), slope=slope),
      [dict(r, slope=s) for r, s in zip(ROWS, (0.1, 0.2, 0.1, 0.3))], regions=EXERCISES["relu"].regions)
 
-# %% ../nbs/98_exercises.ipynb #103e7d59
+# %% ../nbs/98_exercises.ipynb #3bbb9150
 def huber(inp, targ):
     "Mean Huber loss of predictions inp (N, 1) against targets targ (N,): r²/2 where |r| <= 1, |r| - 1/2 beyond."
     r = inp.squeeze(-1) - targ                                 # (N,)
@@ -285,7 +285,7 @@ def _pieces(a):
 _add("huber", huber, "inp, out, targ -> inp", "chapter 3's mse_grad: a mean over N, element by element",
      _huber_case, [dict(N=1), dict(N=6), dict(N=9)], regions=_pieces)
 
-# %% ../nbs/98_exercises.ipynb #b516c370
+# %% ../nbs/98_exercises.ipynb #d90b9e4b
 def linear(inp, w, b): return inp @ w.t() + b                # nn.Linear's layout: w (n_out, n_in), b (n_out,)
 def dropout(inp, mask, p): return inp * mask / (1 - p)      # mask: 1 keeps an entry, 0 drops it
 def embedding(idx, w): return w[idx]                         # idx (N,) int64, w (V, D) -> (N, D)
@@ -305,7 +305,7 @@ _add("embedding", embedding, "idx, out, w -> w", "chapter 3's lin_grad: a lookup
      lambda gen, N, V, D: dict(idx=torch.randint(V, (N,), generator=gen), w=_randn(gen, V, D)),
      [dict(N=1, V=3, D=2), dict(N=6, V=4, D=1), dict(N=9, V=3, D=5), dict(N=4, V=4, D=4)], regions=_looked_up)
 
-# %% ../nbs/98_exercises.ipynb #8c5cb15d
+# %% ../nbs/98_exercises.ipynb #7ca09ec6
 def conv1d(inp, w, b):
     "inp (N, C_in, L), w (C_out, C_in, K), b (C_out,) -> (N, C_out, L - K + 1)."
     windows = inp.unfold(2, w.shape[2], 1)                    # (N, C_in, L - K + 1, K)
@@ -329,7 +329,7 @@ def _window_max(a):
     why = "only the max of each window gets that window's out.g"
     return [("at each window's max", top, "kink", why), ("away from each window's max", ~top, "kink", why)]
 
-# %% ../nbs/98_exercises.ipynb #6150f919
+# %% ../nbs/98_exercises.ipynb #d6208bbd
 _add("conv1d", conv1d, "inp, out, w, b -> inp w b", "chapter 3's lin_grad: each output position is a linear layer over one window",
      lambda gen, N, C_in, C_out, L, K: dict(inp=_randn(gen, N, C_in, L), w=_randn(gen, C_out, C_in, K), b=_randn(gen, C_out)),
      [dict(N=1, C_in=2, C_out=3, L=6, K=3), dict(N=3, C_in=1, C_out=1, L=5, K=1), dict(N=2, C_in=3, C_out=2, L=7, K=2),
@@ -339,7 +339,7 @@ _add("maxpool", maxpool, "inp, out, k -> inp", "chapter 3's relu_grad: a max pas
      [dict(N=1, C=2, L=6, k=2), dict(N=3, C=1, L=6, k=3), dict(N=2, C=3, L=7, k=3), dict(N=2, C=2, L=8, k=4)],
      regions=_window_max)
 
-# %% ../nbs/98_exercises.ipynb #62838158
+# %% ../nbs/98_exercises.ipynb #9c7ebae8
 def softmax(inp):
     "Softmax over the last axis."
     e = (inp - inp.amax(-1, keepdim=True).detach()).exp()
@@ -358,7 +358,7 @@ def attention(q, k, v):
     "Single-head attention softmax(q kᵀ / √d) v: q (T, d), k (S, d), v (S, d_v) -> (T, d_v)."
     return softmax(q @ k.t() / math.sqrt(q.shape[1])) @ v
 
-# %% ../nbs/98_exercises.ipynb #30744b8e
+# %% ../nbs/98_exercises.ipynb #a65b1859
 _norm = lambda gen, N, D: dict(inp=_randn(gen, N, D), w=_randn(gen, D), b=_randn(gen, D))
 _add("softmax", softmax, "inp, out -> inp", "chapter 9's gradient element by element, then chapter 4's vector-Jacobian product",
      _one, ROWS, paths={"sum": "the sum in the denominator"})

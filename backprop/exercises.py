@@ -121,7 +121,7 @@ def _factor_cause(ex, args, g, ref):
 
 # %% ../nbs/97_grader.ipynb #695d047f
 _KINDS = {"transposed": "transposed", "wrong sign:": "sign", "wrong sign and": "factor", "off by": "factor",
-          "summed": "axis", "missing": "missing", "wrong shape": "shape", "non-finite": "non-finite"}
+          "summed": "axis", "missing": "missing", "wrong shape": "shape", "wrong dtype": "dtype", "non-finite": "non-finite"}
 
 def _mistake(fn, ex, args, out, G, n, g, ref, fd, names, sizes):
     "(kind, text) naming what is wrong with g, the gradient of argument n (ref by autograd, fd by central differences)."
@@ -161,7 +161,7 @@ def _raised(fn, e):
 
 # %% ../nbs/97_grader.ipynb #444b8f2f
 def _run_case(fn, ex, sizes, seed, names):
-    "Grade fn on one case: a Case, or None for a stub (it raises NotImplementedError, or sets no .g and returns None)."
+    "Grade fn on one case: a Case, or for a stub the rest of 'not implemented yet...' (it raises NotImplementedError, or sets no .g)."
     gen = torch.Generator().manual_seed(seed)
     args = ex.make(gen, **sizes)
     out = ex.forward(*args.values())
@@ -169,11 +169,11 @@ def _run_case(fn, ex, sizes, seed, names):
     shown = {**args, "out": out}
     case = Case(", ".join(f"{names[m]} {_shape(shown[m]) if torch.is_tensor(shown[m]) else shown[m]}" for m in ex.params))
     run = _call(fn, ex, args, out, G)
-    if isinstance(run, NotImplementedError): return None
+    if isinstance(run, NotImplementedError): return ". Write it in the cell above, run that cell, then this one."
     if isinstance(run, Exception): case.error = _raised(fn, run); return case
     gs = {n: getattr(run[n], "g", None) for n in ex.graded}
     if all(g is None for g in gs.values()):
-        if run["returned"] is None: return None
+        if run["returned"] is None: return f": it ran, but set no .g. It must set {', '.join(names[n] + '.g' for n in ex.graded)}."
         case.error = f"it returned a {type(run['returned']).__name__} and set no .g: set {names[ex.graded[0]]}.g (chapter 3)"
         return case
     sizes = [(names[m], tuple(t.shape)) for m, t in shown.items() if torch.is_tensor(t)]
@@ -216,8 +216,8 @@ def grade(name, fn, seed=0):
     names = dict(zip(ex.params, mine if len(mine) >= len(ex.params) else ex.params))   # your names, in every message
     cases = []
     for i, sizes in enumerate(ex.cases):
-        if (case := _run_case(fn, ex, sizes, seed + i, names)) is None:
-            report = f"{fname}: not implemented yet. Write it in the cell above, run that cell, then this one."
+        if isinstance(case := _run_case(fn, ex, sizes, seed + i, names), str):
+            report = f"{fname}: not implemented yet{case}"
             print(report)
             return Grade(name, "not implemented yet", [], report, [])
         cases.append(case)

@@ -178,11 +178,14 @@ def test_a_stub_is_not_implemented_yet(capsys):
     def sigmoid_grad(inp, out):
         raise NotImplementedError   # your code: set inp.g
     def layernorm_grad(inp, out, w, b): pass
-    for name, f in (("sigmoid", sigmoid_grad), ("layernorm", layernorm_grad)):
+    def tanh_grad(inp, out): inp_g = (1 - out ** 2) * out.g      # a local variable, not inp.g
+    for name, f, says in (("sigmoid", sigmoid_grad, "not implemented yet. Write it in the cell above"),
+                          ("layernorm", layernorm_grad, "not implemented yet: it ran, but set no .g. It must set inp.g, w.g, b.g."),
+                          ("tanh", tanh_grad, "not implemented yet: it ran, but set no .g. It must set inp.g.")):
         res = grade(name, f)
         out = capsys.readouterr().out
         assert res.verdict == "not implemented yet" and not res.ok
-        assert f"{name}_grad: not implemented yet" in out and "Traceback" not in out, out
+        assert out.startswith(f"{name}_grad: {says}") and "Traceback" not in out, out
 
 
 def test_an_error_is_reported_with_its_line_and_case(capsys):
@@ -202,6 +205,7 @@ def test_a_gradient_of_the_wrong_type_or_dtype_is_named(capsys):
     def sigmoid_grad(inp, out): inp.g = (out * (1 - out) * out.g).tolist()
     def tanh_grad(inp, out): inp.g = ((1 - out ** 2) * out.g).float()
     def relu_grad(inp, out): inp.g = (inp > 0).float()            # float32, and out.g forgotten
+    def leaky_relu_grad(inp, out, slope): inp.g = inp > 0         # a bool mask
     assert grade("sigmoid", sigmoid_grad).kinds == ["type"]
     assert "inp.g is a list; it must be a tensor of shape (1, 4), float64" in capsys.readouterr().out
     assert grade("tanh", tanh_grad).kinds == ["dtype"]
@@ -209,6 +213,8 @@ def test_a_gradient_of_the_wrong_type_or_dtype_is_named(capsys):
             "its values are right") in capsys.readouterr().out
     assert grade("relu", relu_grad).kinds == ["dtype"]
     assert "makes float32); besides, out.g is left out: yours is right if out.g were all ones" in capsys.readouterr().out
+    assert grade("leaky_relu", leaky_relu_grad).kinds == ["dtype"]
+    assert "inp.g: wrong dtype: torch.bool, expected torch.float64" in capsys.readouterr().out
 
 
 def test_a_function_that_returns_its_gradient_is_told_to_set_g(capsys):

@@ -13,7 +13,8 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_train_valid_spl
            'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse', 'check_ag_cross_entropy',
            'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_matmul_flops',
            'check_fast_forward_and_backward', 'check_shard', 'check_parallel_forward_and_backward',
-           'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers']
+           'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
+           'check_grade']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -750,4 +751,23 @@ def check_run_workers(fn, world_size, timeout, port):
         raise ValueError(f"run_workers: port must be None (a free port) or an int from 1 to 65535, got {port!r}")
 
 # %% ../nbs/90_guards.ipynb #e4580ef5
-# The guards of backprop.exercises: none moved here yet.
+def check_grade(name, fn, exercises):
+    "Raise a clear error unless `name` is one of `exercises` (name -> Exercise) and `fn` a function taking its parameters."
+    import difflib, inspect
+    if not isinstance(name, str):
+        raise TypeError(f"grade: the first argument is the exercise's name, a string such as 'sigmoid'; got {type(name).__name__}")
+    if name not in exercises:
+        near = difflib.get_close_matches(name.lower(), exercises, n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
+        raise ValueError(f"grade: there is no exercise {name!r}; {hint}The exercises: {', '.join(exercises)}")
+    want = exercises[name].params
+    call = f"{name}_grad({', '.join(want)})"
+    if not callable(fn):
+        raise TypeError(f"grade: the second argument must be your gradient function itself, {name}_grad without "
+                        f"parentheses; got {type(fn).__name__}. The call is grade({name!r}, {name}_grad)")
+    try: sig = inspect.signature(fn)
+    except (TypeError, ValueError): return                  # a builtin: nothing to check before calling it
+    try: sig.bind(*want)
+    except TypeError:
+        raise TypeError(f"grade: {getattr(fn, '__name__', 'your function')}{sig} cannot be called as {call}: "
+                        f"the {name!r} exercise passes {len(want)} arguments, {', '.join(want)}") from None

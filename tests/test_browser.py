@@ -29,6 +29,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import inspect
+
 import nbformat
 import pytest
 
@@ -43,6 +45,8 @@ NOTEBOOKS = sorted(Path(p) for p in glob.glob(_glob))
 ARTIFACTS = root / "tests" / "artifacts"
 BROKEN = "zz_broken_on_purpose.ipynb"        # a cell that raises, bad TeX, a missing image
 UNTYPESET = "zz_math_not_typeset.ipynb"     # good math, shown without MathJax
+# A learner's solution, typed into an exercise notebook's stub cell, key by key (comments left out).
+EXERCISE_NB, EXERCISE = "nbs/exercises/03_activations_and_losses.ipynb", "sigmoid"
 MATHJAX_PLUGIN = "@jupyterlab/mathjax-extension"
 
 
@@ -64,6 +68,12 @@ def untypeset_notebook():
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
     return _notebook([md("# Math without MathJax\n\nThe loss $L = \\frac{1}{N}\\sum_i (\\hat y_i - y_i)^2$."),
                       code("1 + 1")])
+
+
+def solution_lines(name):
+    "The lines of the reference solution of exercise `name`, as a person types them: no comments, no indentation."
+    from exercise_solutions import SOLUTIONS
+    return [line.split("#")[0].strip() for line in inspect.getsource(SOLUTIONS[name]).splitlines()]
 
 
 def _notebook(cells):
@@ -122,7 +132,8 @@ async def _run_everything(tmp):
             site_check = asyncio.create_task(browser.check_site(chromium, site, ARTIFACTS, parallel=1, written=written))
             res["lab"], res["lab_blocked"] = await browser.run_lab(
                 chromium, tmp, rels + special, ARTIFACTS, disable={f"nbs/{UNTYPESET}": [MATHJAX_PLUGIN]}, on_done=saved,
-                first=special)               # the broken ones first: their sites are built and checked while the chapters run
+                first=special,               # the broken ones first: their sites are built and checked while the chapters run
+                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE))])
             res["lab_seconds"] = time.monotonic() - t0
             t0 = time.monotonic()
             res["site"], res["site_blocked"] = await site_check
@@ -193,6 +204,15 @@ def test_site_reads_on_a_phone(run):
     rep = run["site"]["phone"]
     assert not rep.problems, str(rep)
     assert (ARTIFACTS / "site-phone-03_backward.png").stat().st_size > 10_000, "no screenshot at 400 px"
+
+
+def test_a_learner_types_a_solution_into_an_exercise_and_the_grader_says_correct(run):
+    """In an exercise notebook, the stub cell's text selected and a solution typed over it, key by key; then
+    Run All Cells: the grader's cell under it shows its report, `correct`, and every other stub is not implemented yet."""
+    rep = run["lab"][f"{EXERCISE_NB}: {EXERCISE}"]
+    assert not rep.problems, str(rep)
+    assert any(f"{EXERCISE}_grad: correct on all" in n for n in rep.notes), str(rep)
+    assert (ARTIFACTS / f"lab-exercise-{Path(EXERCISE_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
 
 
 def test_no_request_leaves_the_machine(run):

@@ -354,6 +354,34 @@ CLOSE_JS = """async (id) => { const w = window.__bpPanels[id]; delete window.__b
     try { await w.sessionContext.shutdown(); } finally { w.dispose(); } }"""
 
 
+def _kernel_ready_js(p):
+    "JavaScript: the notebook panel `p` (a CSS selector) has a kernel, idle (the indicator alone reads idle before one exists)."
+    return f"""() => {{
+        const ind = document.querySelector('{p} .jp-Notebook-ExecutionIndicator');
+        const kn = document.querySelector('{p} .jp-NotebookPanel-toolbar .jp-KernelName, {p} .jp-NotebookPanel-toolbar [data-jp-item-name="kernelName"]');
+        return ind && ind.getAttribute('data-status') === 'idle' && kn && kn.textContent.trim()
+               && !/No Kernel|Connecting|Starting/i.test(kn.textContent); }}"""
+
+
+async def _run_all_cells(page, p, timeout_s):
+    """Run > Run All Cells, from the menu as a person would, in the notebook panel `p`; wait until it has
+    finished (no [*] prompt, some prompt numbered, the kernel idle: twice in a row, 250 ms apart). False on a timeout."""
+    await page.locator("li.lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+    await page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    await page.evaluate("() => { window.__bpDone = false; }")
+    done_js = f"""() => {{
+        const ps = [...document.querySelectorAll('{p} .jp-CodeCell .jp-InputPrompt')];
+        const busy = ps.some(q => q.textContent.includes('*'));
+        const ran = ps.some(q => /\\[\\s*\\d+\\s*\\]/.test(q.textContent));
+        const ind = document.querySelector('{p} .jp-Notebook-ExecutionIndicator');
+        const idle = ind && ind.getAttribute('data-status') === 'idle';
+        const now = !busy && ran && idle;
+        const ok = now && window.__bpDone;
+        window.__bpDone = now;
+        return ok; }}"""
+    return await _wait_for(page, done_js, timeout_s)
+
+
 async def run_in_lab(page, page_errors, relpath, shots_dir=None, timeout_s=240, settle_s=5):
     """In `page` (a JupyterLab from `open_lab`), open `relpath` (relative to the server's root) as a
     tab, Run All Cells as a person would (the Run menu), save it, keep what every cell shows in the
@@ -369,32 +397,11 @@ async def run_in_lab(page, page_errors, relpath, shots_dir=None, timeout_s=240, 
         p = f"#{panel_id}"                                  # every selector below stays inside this notebook
         await _wait_for(page, f"() => document.querySelector('{p} .jp-Cell')", 60)
         t_shown = time.monotonic()
-        # The indicator reads idle before any kernel exists: also wait for the kernel's name.
-        ready = await _wait_for(page, f"""() => {{
-            const ind = document.querySelector('{p} .jp-Notebook-ExecutionIndicator');
-            const kn = document.querySelector('{p} .jp-NotebookPanel-toolbar .jp-KernelName, {p} .jp-NotebookPanel-toolbar [data-jp-item-name="kernelName"]');
-            return ind && ind.getAttribute('data-status') === 'idle' && kn && kn.textContent.trim()
-                   && !/No Kernel|Connecting|Starting/i.test(kn.textContent); }}""", 90)
-        if not ready:
+        if not await _wait_for(page, _kernel_ready_js(p), 90):
             rep.problems.append("the kernel did not become idle within 90 s of opening")
             return rep
         t_ready = time.monotonic()
-        await page.locator("li.lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-        await page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel",
-                           has_text=re.compile(r"^Run All Cells$")).click()
-        # Finished: no [*] prompt, some prompt numbered, the kernel idle: twice in a row, 250 ms apart.
-        await page.evaluate("() => { window.__bpDone = false; }")
-        done_js = f"""() => {{
-            const ps = [...document.querySelectorAll('{p} .jp-CodeCell .jp-InputPrompt')];
-            const busy = ps.some(q => q.textContent.includes('*'));
-            const ran = ps.some(q => /\\[\\s*\\d+\\s*\\]/.test(q.textContent));
-            const ind = document.querySelector('{p} .jp-Notebook-ExecutionIndicator');
-            const idle = ind && ind.getAttribute('data-status') === 'idle';
-            const now = !busy && ran && idle;
-            const ok = now && window.__bpDone;
-            window.__bpDone = now;
-            return ok; }}"""
-        if not await _wait_for(page, done_js, timeout_s):
+        if not await _run_all_cells(page, p, timeout_s):
             rep.problems.append(f"Run All Cells did not finish within {timeout_s} s")
         t_run = time.monotonic()
         # Save as a person would (Ctrl+S), and wait for the tab's dirty mark to go.
@@ -454,6 +461,70 @@ document.addEventListener('readystatechange', () => {
 """
 
 
+# The source of cell i of the notebook panel `id`, as JupyterLab holds it (what the learner's typing made).
+CELL_SOURCE_JS = """([id, i]) => window.__bpPanels[id].content.widgets[i].model.sharedModel.getSource()"""
+
+
+async def solve_in_lab(page, page_errors, nb_path, relpath, name, lines, shots_dir=None, timeout_s=120):
+    """As a learner does with an exercise notebook: open `relpath` (the notebook `nb_path`, relative to the
+    server's root) as a tab, click into the stub cell of
+    exercise `name` (`def NAME_grad(...)`), select its text and type `lines` over it, key by key, pressing
+    Enter between lines (the editor indents after the colon), then Run All Cells and read what the grader
+    printed under it. A problem unless the typed cell holds the lines as a person would have written them,
+    that exercise is graded correct, the others not implemented yet, and no cell shows an error."""
+    rep = Report(f"{Path(relpath).stem}: {name}_grad typed and graded")
+    t0, panel_id = time.monotonic(), None
+    del page_errors[:]
+    cells = [source_of(c) for c in json.loads(Path(nb_path).read_text())["cells"]]
+    stub = next(i for i, src in enumerate(cells) if src.startswith(f"def {name}_grad("))
+    try:
+        panel_id = await page.evaluate(OPEN_JS, relpath)
+        p = f"#{panel_id}"
+        if not await _wait_for(page, _kernel_ready_js(p), 90):
+            rep.problems.append("the kernel did not become idle within 90 s of opening")
+            return rep
+        await page.locator(f"{p} .jp-Cell").nth(stub).locator(".cm-content").click()
+        await page.keyboard.press("Control+a")
+        for k, line in enumerate(lines):
+            if k: await page.keyboard.press("Enter")
+            await page.keyboard.type(line)
+        typed = await page.evaluate(CELL_SOURCE_JS, [panel_id, stub])
+        want = lines[0] + "".join(f"\n    {line}" for line in lines[1:])
+        if typed != want:
+            rep.problems.append(f"the stub cell holds {typed!r} after typing, not {want!r}")
+        await page.keyboard.press("Escape")
+        if not await _run_all_cells(page, p, timeout_s):
+            rep.problems.append(f"Run All Cells did not finish within {timeout_s} s")
+        dom = await page.evaluate(READ_CELLS_JS, f"{p} .jp-Notebook")
+        shown = await page.evaluate("""(p) => [...document.querySelectorAll(p + ' .jp-Cell')].map(c => {
+            const o = c.querySelector('.jp-OutputArea'); return o ? o.innerText : ''; })""", p)
+        for i, src in enumerate(cells):
+            graded = re.match(r'grade\("(\w+)"', src)
+            want_out = f"{graded[1]}_grad: " + ("correct on all" if graded[1] == name else "not implemented yet") if graded else None
+            if want_out and not shown[i].startswith(want_out):
+                rep.problems.append(f"cell {i} shows {shown[i][:120]!r}, not {want_out!r}...")
+            elif graded and graded[1] == name:
+                rep.notes.append(f"the grader printed: {shown[i].splitlines()[0]}")
+            errors = [e for e in dom[i]["errs"] if ERROR_TEXT.search(e)]
+            if errors: rep.problems.append(f"cell {i}: error output: {errors[0].strip().splitlines()[-1][:200]}")
+        if shots_dir:
+            await page.locator(f"{p} .jp-Cell").nth(stub).scroll_into_view_if_needed()
+            await page.evaluate("([p, i]) => document.querySelectorAll(p + ' .jp-Cell')[i].scrollIntoView({block: 'start'})",
+                                [p, stub - 1])
+            shot = shots_dir / f"lab-exercise-{Path(relpath).stem}.png"
+            await page.screenshot(path=str(shot))
+            rep.screenshots.append(shot)
+        return rep
+    except Exception as e:  # a broken page must fail the test with a reason, not hang it
+        rep.problems.append(f"browser step failed: {type(e).__name__}: {str(e).splitlines()[0][:300]}")
+        return rep
+    finally:
+        rep.seconds = time.monotonic() - t0
+        if panel_id:
+            with contextlib.suppress(Exception):
+                await page.evaluate(CLOSE_JS, panel_id)
+
+
 def check_lab_report(rep, nb_saved):
     "Add to `rep` the problems found comparing the saved (executed) notebook with the page."
     if not hasattr(rep, "dom"):
@@ -475,7 +546,7 @@ def check_lab_report(rep, nb_saved):
 
 
 async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeout_s=240, disable=None, on_done=None,
-                  first=()):
+                  first=(), exercises=()):
     """Start one Jupyter server in `root_dir` (a folder laid out like the repository, see `stage`),
     with the flags of `make lab`, and run every notebook of `relpaths` (relative to `root_dir`) in `browser`.
 
@@ -483,7 +554,9 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
     the longest), open it as a tab, run it, and close it: JupyterLab starts once per page, not once
     per notebook. `disable` maps a relpath to plugins switched off: such notebooks run in a page of
     their own, beside the others. `on_done(relpath)` is called as soon as a notebook has run and been
-    saved (to render it meanwhile). Returns ({relpath: Report}, blocked_urls)."""
+    saved (to render it meanwhile). `exercises`: (relpath, name, lines) to solve by typing, as `solve_in_lab`
+    does, each by the first page (with no plugin off) to run out of notebooks; its Report is under
+    "relpath: name". Returns ({relpath: Report}, blocked_urls)."""
     disable = {rel: tuple(v) for rel, v in (disable or {}).items()}
     root_dir = Path(root_dir)
     blocked, reports = [], {}
@@ -503,6 +576,8 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
     groups = {}                                             # plugins switched off -> its notebooks, in running order
     for rel in sorted(in_server, key=lambda r: (r not in first, -(root_dir / r).stat().st_size)):
         groups.setdefault(disable.get(rel, ()), []).append(rel)
+    to_type = list(exercises)
+    if to_type: groups.setdefault((), [])
     with jupyter_server(root_dir, log_path=(shots_dir / "jupyter-server.log") if shots_dir else None) as (base, token):
         context = await new_context(browser, [base + "/"], blocked)
 
@@ -525,13 +600,19 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
                     rep.executed = root_dir / rel
                     reports[rel] = check_lab_report(rep, rep.executed)
                     if on_done: on_done(rel)
+                while to_type and not off:
+                    rel, name, lines = to_type.pop(0)
+                    rel_in_server = (root_dir / rel).resolve().relative_to(server_root).as_posix()
+                    reports[f"{rel}: {name}"] = await solve_in_lab(page, page_errors, root_dir / rel, rel_in_server,
+                                                                   name, lines, shots_dir)
             finally:
                 await page.close()
 
-        await asyncio.gather(*(worker(off, queue) for off, queue in groups.items()
-                               for _ in range(min(parallel if not off else 1, len(queue)))))
+        def pages(off, queue):                              # one page at least for the exercises to type
+            return min(parallel if not off else 1, len(queue)) or int(not off and bool(to_type))
+        await asyncio.gather(*(worker(off, queue) for off, queue in groups.items() for _ in range(pages(off, queue))))
         await context.close()
-    return {r: reports[r] for r in relpaths}, blocked
+    return {r: reports[r] for r in [*relpaths, *(f"{rel}: {name}" for rel, name, _ in exercises)]}, blocked
 
 
 # The site's MathJax has typeset the page (or there is no MathJax on it at all).
@@ -577,7 +658,8 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
             t0 = time.monotonic()
             await page.goto(f"{base}/index.html")
             links = set(await page.eval_on_selector_all("a", "els => els.map(a => a.getAttribute('href'))"))
-            want = {ch["href"] for ch in site["chapters"]} | {f"api/{m}.html" for m in site["modules"]}
+            want = ({ch["href"] for ch in site["chapters"]} | {f"api/{m}.html" for m in site["modules"]}
+                    | {e["href"] for e in site.get("exercises", [])})
             if want - links:
                 rep.problems.append(f"the index does not link {sorted(want - links)}")
             if shots_dir:
@@ -607,7 +689,8 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
             reports["index"].problems += problems            # the API pages are reported with the index
 
         async def check_answers(page, bad, a):
-            "An answers page: a title, its math typeset, and a link back to its chapter (reported with the index)."
+            """An answers page (or an exercise notebook's, not run): a title, its math typeset, and for answers a link
+            back to the chapter, for an exercise its own sidebar entry marked (reported with the index)."""
             del bad[:]
             await page.goto(f"{base}/{a['href']}")
             await page.wait_for_load_state("load")
@@ -619,7 +702,10 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
                 if cell["merror"] or RAW_MATH.search(cell["text"]):
                     problems.append(f"{a['href']}: math not typeset: {cell['text'][:60]!r}")
             links = await page.evaluate(PAGE_LINKS_JS)
-            chapter = next((c["href"] for c in site["chapters"] if Path(c["href"]).stem == Path(a["href"]).stem), None)
+            chapter = next((c["href"] for c in site["chapters"] if Path(c["href"]).stem == Path(a["href"]).stem
+                            and a["href"].startswith("answers/")), None)
+            if a["href"].startswith("exercises/") and links["here"] != "../" + a["href"]:
+                problems.append(f"{a['href']}: the sidebar marks {links['here']!r} as the current page")
             if chapter and links["prev"] != chapter:
                 problems.append(f"{a['href']} links back to {links['prev']!r}, not to its chapter {chapter}")
             if bad:
@@ -667,9 +753,10 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
                     if item == "index":
                         await check_index(page, bad)
                         for m in site["modules"]: todo.put_nowait((check_api, m))
-                        for a in site.get("answers", []): todo.put_nowait((check_answers, a))
-                        reports["index"].notes.append(f"{len(site['modules'])} API pages and "
-                                                      f"{len(site.get('answers', []))} answers pages checked with it")
+                        for a in site.get("answers", []) + site.get("exercises", []): todo.put_nowait((check_answers, a))
+                        reports["index"].notes.append(f"{len(site['modules'])} API pages, {len(site.get('answers', []))} "
+                                                      f"answers pages and {len(site.get('exercises', []))} exercise "
+                                                      f"pages checked with it")
                     else:
                         todo.put_nowait((check_chapter, item))
             finally:
@@ -808,8 +895,8 @@ def stage(nbs, dest):
     never touches the real ones, and the server (started in `dest` with `make lab`'s flags) serves
     what `make lab` serves: nbs/ holds copies of `nbs`, every other entry of the repository
     (images/, bench/, backprop/, ...) is a symbolic link, so `../images/x.png` and `../bench/run.py`
-    resolve from nbs/ as they do in the repository (images/ is copied: the Jupyter server serves
-    it and follows no link out of its root). Returns the copies' paths relative to `dest`."""
+    resolve from nbs/ as they do in the repository (images/ and nbs/exercises/ are copied: the Jupyter
+    server serves them and follows no link out of its root). Returns the copies' paths relative to `dest`."""
     root = Path(__file__).resolve().parent.parent
     dest = Path(dest)
     (dest / "nbs").mkdir(parents=True, exist_ok=True)
@@ -821,7 +908,9 @@ def stage(nbs, dest):
         else:
             (dest / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
     for entry in (root / "nbs").iterdir():
-        if entry.suffix != ".ipynb" and not entry.name.startswith("."):
+        if entry.name == "exercises":       # opened (and typed into) in JupyterLab: a copy, as for nbs/*.ipynb
+            shutil.copytree(entry, dest / "nbs" / entry.name)
+        elif entry.suffix != ".ipynb" and not entry.name.startswith("."):
             (dest / "nbs" / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
     rels = []
     for nb in nbs:

@@ -4,11 +4,12 @@
     _site/NN_name.html      each chapter (NN < 90) and appendix (NN >= 90) of nbs/, executed, with
                             its outputs (figures embedded)
     _site/answers/NAME.html the answers to a chapter's questionnaire (nbs/answers/, markdown only)
+    _site/exercises/NAME.html  the exercise notebooks (nbs/exercises/), shown as handed out: not run
     _site/api/MODULE.html   each module of the package: its `__all__`, signatures and docstrings
     _site/mathjax/          MathJax 3 from the npm registry (`make mathjax`), so math needs no CDN
     _site/search_index.js   every section of every page, searched offline by lunr.js (npm) in search.js
 
-Every page has the same sidebar: the chapters in order, then the appendices and the API, the current
+Every page has the same sidebar: the chapters in order, the exercises, the appendices and the API, the current
 page highlighted, and a search box; chapters and appendices have previous / next links. On a narrow
 screen (a phone) the sidebar folds behind a "Contents" button.
 
@@ -187,6 +188,7 @@ def sidebar(plan, current, root):
         return f'<li><a href="{root}{href}"{here}>{html.escape(name)}</a></li>'
 
     groups = [("Chapters", [(p["href"], p["short"]) for p in plan["chapters"] if p["kind"] == "chapter"]),
+              ("Exercises", [(p["href"], p["short"]) for p in plan.get("exercises", [])]),
               ("Appendices", [(p["href"], p["short"]) for p in plan["chapters"] if p["kind"] != "chapter"]),
               ("API", [(f"api/{m}.html", f"backprop.{m}") for m in plan["modules"]])]
     parts = ['<input type="checkbox" id="bp-menu-toggle" class="bp-menu-toggle">',
@@ -317,8 +319,8 @@ PROSE_NOISE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|[*`>#|]|\\[a-z]+", re.S)
 def plan(out, notebooks=None, api=True):
     """Empty `out`, put the site's fixed files in it (CSS, MathJax, search) and return the plan of the
     site: {'out', 'chapters': [{'path', 'href', 'title', 'short', 'kind', 'module', 'site'}], 'answers',
-    'modules'}. 'chapters' are the notebooks given (default nbs/*.ipynb: chapters, then appendices);
-    'answers' the notebooks of nbs/answers/. Titles, modules, links and the search index come from the
+    'exercises', 'modules'}. 'chapters' are the notebooks given (default nbs/*.ipynb: chapters, then
+    appendices); 'answers' and 'exercises' the notebooks of nbs/answers/ and nbs/exercises/. Titles, modules, links and the search index come from the
     notebooks as they are: executing a notebook changes none of them, so the pages can then be written
     in any order, each as soon as its notebook has run."""
     out = Path(out)
@@ -350,8 +352,9 @@ def plan(out, notebooks=None, api=True):
     info = [page(p, page_name(p)) for p in paths]
     answers_dir = paths[0].parent / "answers"
     answers = [page(p, f"answers/{page_name(p)}") for p in sorted(answers_dir.glob("*.ipynb"))] if api else []
+    exercises = [page(p, f"exercises/{page_name(p)}") for p in sorted((answers_dir.parent / "exercises").glob("*.ipynb"))] if api else []
     modules = sorted(p.stem for p in (ROOT / "backprop").glob("*.py") if not p.stem.startswith("_")) if api else []
-    site = {"out": out, "chapters": info, "answers": answers, "modules": modules}
+    site = {"out": out, "chapters": info, "answers": answers, "exercises": exercises, "modules": modules}
     for i, ch in enumerate(info):
         ch["site"] = {"root": "", "title": ch["title"], "sidebar": sidebar(site, ch["href"], ""),
                       "pager": pager(info[i - 1] if i > 0 else None, info[i + 1] if i + 1 < len(info) else None, ""),
@@ -361,7 +364,10 @@ def plan(out, notebooks=None, api=True):
         back = chapter_by_stem.get(a["path"].stem)
         a["site"] = {"root": "../", "title": a["title"], "sidebar": sidebar(site, a["href"], "../"),
                      "pager": pager(back, None, "../"), "api": None}
-    docs = [d for p in info + answers for d in search_docs(p, p.pop("nb_source"))]
+    for i, e in enumerate(exercises):                      # previous / next: the other exercise notebooks
+        e["site"] = {"root": "../", "title": e["title"], "sidebar": sidebar(site, e["href"], "../"), "api": None,
+                     "pager": pager(exercises[i - 1] if i else None, exercises[i + 1] if i + 1 < len(exercises) else None, "../")}
+    docs = [d for p in info + answers + exercises for d in search_docs(p, p.pop("nb_source"))]
     (out / "search_index.js").write_text("window.BP_SEARCH_DOCS = " + json.dumps(docs, ensure_ascii=False) + ";\n",
                                          encoding="utf-8")
     return site
@@ -375,14 +381,13 @@ def write_chapter(plan, i, nb=None):
 
 
 def write_index_and_api(plan):
-    "Write the API page of each module of the plan, the pages of the answers (never executed), and the index."
+    "Write the API page of each module of the plan, the pages of the answers and the exercises (never executed), and the index."
     out, info, modules = plan["out"], plan["chapters"], plan["modules"]
     by_module = {ch["module"]: (ch["href"], ch["title"]) for ch in info if ch["module"]}
     for m in modules:
         (out / "api" / f"{m}.html").write_text(api_page(plan, m, by_module.get(m)), encoding="utf-8")
-    if plan["answers"]:
-        (out / "answers").mkdir(exist_ok=True)
-    for a in plan["answers"]:
+    for a in plan["answers"] + plan.get("exercises", []):
+        (out / a["href"]).parent.mkdir(exist_ok=True)
         nb = nbformat.read(a["path"], as_version=4)
         (out / a["href"]).write_text(render_chapter(nb, a["path"].parent, a["site"]), encoding="utf-8")
 
@@ -397,10 +402,14 @@ def write_index_and_api(plan):
         return f"<table><tr><th>notebook</th><th>question</th><th>module</th></tr>\n{rows}\n</table>"
 
     api = "\n".join(f'<li><a href="api/{m}.html">backprop.{m}</a></li>' for m in modules)
+    exercises = "\n".join(f'<li><a href="{e["href"]}">{html.escape(e["title"])}</a></li>' for e in plan.get("exercises", []))
     body = (f"<h1>backprop</h1><p>Backpropagation from the foundations: every gradient derived, "
             f"implemented and checked. Each chapter below is a notebook of <code>nbs/</code>, shown "
             f"with its outputs. The search box of the sidebar searches every section of every page.</p>\n"
-            f"<h2>Chapters</h2>\n{table('chapter')}\n<h2>Appendices</h2>\n{table('appendix')}\n"
+            f"<h2>Chapters</h2>\n{table('chapter')}\n"
+            + (f"<h2>Exercises</h2>\n<p>Derive a gradient, write it, and a grader names your mistake: open these "
+               f"notebooks of <code>nbs/exercises/</code> in JupyterLab.</p>\n<ul>\n{exercises}\n</ul>\n" if exercises else "")
+            + f"<h2>Appendices</h2>\n{table('appendix')}\n"
             f"<h2>API</h2>\n<ul>\n{api}\n</ul>")
     (out / "index.html").write_text(simple_page(plan, "index.html", "backprop: the course", body), encoding="utf-8")
 

@@ -1,5 +1,8 @@
-"""Every notebook of nbs/ runs top to bottom in a fresh Python process, as `nbdev_test` would run it;
-and the two tools that guard the notebooks catch what they are for.
+"""Every notebook of nbs/ runs top to bottom, once: in JupyterLab when the browser test runs in the same
+session (tests/test_browser.py runs every notebook there and fails on any cell that raises, and more),
+else here, in a fresh Python process with nbdev's own runner, as `nbdev_test` would run it. A notebook
+with cells nbdev skips (`#| eval: false`, a tst_flag) always runs here, since JupyterLab would run them.
+And the two tools that guard the notebooks catch what they are for.
 
 One pytest test per notebook, so a failure names the chapter and the run ends with pytest's
 `N passed` line (nbdev_test prints none). tools/run_notebook.py must fail a notebook where no code
@@ -26,8 +29,31 @@ def test_notebooks_were_found():
     assert notebooks, "no numbered notebooks found in nbs/"
 
 
+def nbdev_skips_a_cell(nb):
+    "True if nbdev's runner would skip a code cell of `nb` (`#| eval: false`, or a flag of settings.ini's tst_flags)."
+    from nbdev.config import get_config
+    flags = {"eval: false", "eval:false", *get_config().tst_flags.split()}
+    return any(c.cell_type == "code" and any(l.strip().lstrip("#|").strip() in flags
+                                             for l in c.source.splitlines() if l.lstrip().startswith("#|"))
+               for c in nbformat.read(nb, as_version=4).cells)
+
+
+def runs_in_jupyterlab(session, nb):
+    "True if tests/test_browser.py is part of this session, can run (Chromium is there), and runs `nb` in JupyterLab."
+    if not any(item.nodeid.startswith("tests/test_browser.py::") for item in session.items):
+        return False
+    import browser
+    if browser.chromium_missing_reason():
+        return False
+    sys.path.insert(0, str(root / "tests"))
+    import test_browser
+    return nb.resolve() in {p.resolve() for p in test_browser.NOTEBOOKS} and not nbdev_skips_a_cell(nb)
+
+
 @pytest.mark.parametrize("nb", notebooks, ids=[p.stem for p in notebooks])
-def test_notebook_runs(nb):
+def test_notebook_runs(nb, request):
+    if runs_in_jupyterlab(request.session, nb):
+        pytest.skip("runs top to bottom in JupyterLab in this session (tests/test_browser.py): once is enough")
     res = subprocess.run([sys.executable, str(root / "tools" / "run_notebook.py"), str(nb)],
                          cwd=root, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, f"{nb.name} failed:\n{res.stdout}\n{res.stderr[-6000:]}"
@@ -113,3 +139,12 @@ def test_check_sync_fails_on_outputs_and_orphans_end_to_end(tmp_path):
     assert res.returncode == 1, res.stdout + res.stderr
     assert f"nbs/02_forward.ipynb: cell {i} " in res.stdout and "holds 1 output(s)" in res.stdout, res.stdout
     assert "backprop/old_chapter.py" in res.stdout, res.stdout
+
+
+@pytest.mark.parametrize("source, skipped", [("#| eval: false\n1 / 0", True), ("#|eval:false\n1 / 0", True),
+                                             ("#| notest\nx = 1", True), ("#| export\nx = 1", False),
+                                             ("x = 1  # eval: false, in a comment", False)])
+def test_a_notebook_with_cells_nbdev_skips_always_runs_here(tmp_path, source, skipped):
+    "JupyterLab would run a cell nbdev skips: such a notebook is never left to the browser test alone."
+    nbformat.write(_notebook([code(source)]), tmp_path / "nb.ipynb")
+    assert nbdev_skips_a_cell(tmp_path / "nb.ipynb") == skipped

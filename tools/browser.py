@@ -113,6 +113,12 @@ def jupyter_server(repo_dir, log_path=None):
         # attaches far-off cells only when they are scrolled to).
         _write_json(tmp / "settings/@jupyterlab/notebook-extension/tracker.jupyterlab-settings",
                     {"windowingMode": "none"})
+        # After a cell raises, the kernel drops the requests still queued behind it, but only those that
+        # arrive within `stop_on_error_timeout` (0 s by default): on a busy machine Run All's next request
+        # can arrive later and run. Give it time, so that "the cells after an error did not run" is what
+        # JupyterLab shows every time (the broken-on-purpose notebook relies on it).
+        (tmp / "ipython/profile_default").mkdir(parents=True)
+        (tmp / "ipython/profile_default/ipython_kernel_config.py").write_text("c.Kernel.stop_on_error_timeout = 5.0\n")
         token, port = secrets.token_hex(16), free_port()
         cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                "--port-retries=0", f"--IdentityProvider.token={token}", *lab_flags(),

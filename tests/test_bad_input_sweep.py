@@ -33,6 +33,7 @@ import backprop
 from backprop.check import GradReport, check_grads, diagnose, rel_error
 from backprop.data import MNIST_SAMPLE, download_mnist, load_mnist, load_mnist_sample, normalise, train_valid_split
 from backprop.forward import init_params, lin, mlp, mse, relu
+from backprop.matmul import matmul_broadcast, matmul_einsum, matmul_elementwise, matmul_loops
 from backprop.grads import forward_and_backward, lin_grad, mse_grad, numerical_grad, relu_grad
 from backprop.layers import Lin, LinFunction, Model, Module, Mse, MseFunction, Relu, ReluFunction, TorchModel
 from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, random_shift, sgd_step
@@ -42,7 +43,9 @@ from backprop.autograd import Tensor, draw_graph
 from backprop.autograd import cross_entropy as ag_cross_entropy, mse as ag_mse
 from backprop.fast import fast_forward_and_backward, matmul_flops
 
-MODULES = ["backprop.data", "backprop.forward", "backprop.grads", "backprop.check", "backprop.layers",
+# backprop.parallel and backprop.exercises sweep their bad input in tests/test_parallel.py (workers, process
+# groups) and tests/test_exercises.py (a learner's functions); backprop.guards is reached through the rest.
+MODULES = ["backprop.data", "backprop.matmul", "backprop.forward", "backprop.grads", "backprop.check", "backprop.layers",
            "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast"]
 KINDS = ("shape", "dtype", "order", "value")
 PACKAGE_DIR = Path(backprop.__file__).resolve().parent
@@ -199,6 +202,38 @@ SWEEP = {
         bad("order", lambda: normalise(T(10, 784), T(784)), TypeError, r"x_valid must be a 2-D floating-point tensor .* shape \(784,\)"),
     ],
     # backprop.forward
+    "backprop.matmul.matmul_loops": [
+        bad("shape", lambda: matmul_loops(T(2, 3), T(5, 2)), ValueError, r"a has shape \(2, 3\) and b has shape \(5, 2\)"),
+        bad("shape", lambda: matmul_loops(T(3), T(3, 2)), ValueError, r"a must be a matrix \(2 dimensions\), got shape \(3,\)"),
+        bad("dtype", lambda: matmul_loops(I(2, 3), T(3, 2)), TypeError, FLOAT),
+        bad("dtype", lambda: matmul_loops(T(2, 3), F64(3, 2)), TypeError, "same dtype"),
+        bad("order", lambda: matmul_loops(T(3, 2), T(3, 2)), ValueError, r"a.shape\[1\] must equal b.shape\[0\]"),
+        bad("value", lambda: matmul_loops([[1.]], T(1, 1)), TypeError, "a must be a torch.Tensor, got list"),
+    ],
+    "backprop.matmul.matmul_elementwise": [
+        bad("shape", lambda: matmul_elementwise(T(2, 3), T(5, 2)), ValueError, r"a has shape \(2, 3\) and b has shape \(5, 2\)"),
+        bad("shape", lambda: matmul_elementwise(T(3), T(3, 2)), ValueError, r"a must be a matrix \(2 dimensions\), got shape \(3,\)"),
+        bad("dtype", lambda: matmul_elementwise(I(2, 3), T(3, 2)), TypeError, FLOAT),
+        bad("dtype", lambda: matmul_elementwise(T(2, 3), F64(3, 2)), TypeError, "same dtype"),
+        bad("order", lambda: matmul_elementwise(T(3, 2), T(3, 2)), ValueError, r"a.shape\[1\] must equal b.shape\[0\]"),
+        bad("value", lambda: matmul_elementwise([[1.]], T(1, 1)), TypeError, "a must be a torch.Tensor, got list"),
+    ],
+    "backprop.matmul.matmul_broadcast": [
+        bad("shape", lambda: matmul_broadcast(T(2, 3), T(5, 2)), ValueError, r"a has shape \(2, 3\) and b has shape \(5, 2\)"),
+        bad("shape", lambda: matmul_broadcast(T(3), T(3, 2)), ValueError, r"a must be a matrix \(2 dimensions\), got shape \(3,\)"),
+        bad("dtype", lambda: matmul_broadcast(I(2, 3), T(3, 2)), TypeError, FLOAT),
+        bad("dtype", lambda: matmul_broadcast(T(2, 3), F64(3, 2)), TypeError, "same dtype"),
+        bad("order", lambda: matmul_broadcast(T(3, 2), T(3, 2)), ValueError, r"a.shape\[1\] must equal b.shape\[0\]"),
+        bad("value", lambda: matmul_broadcast([[1.]], T(1, 1)), TypeError, "a must be a torch.Tensor, got list"),
+    ],
+    "backprop.matmul.matmul_einsum": [
+        bad("shape", lambda: matmul_einsum(T(2, 3), T(5, 2)), ValueError, r"a has shape \(2, 3\) and b has shape \(5, 2\)"),
+        bad("shape", lambda: matmul_einsum(T(3), T(3, 2)), ValueError, r"a must be a matrix \(2 dimensions\), got shape \(3,\)"),
+        bad("dtype", lambda: matmul_einsum(I(2, 3), T(3, 2)), TypeError, FLOAT),
+        bad("dtype", lambda: matmul_einsum(T(2, 3), F64(3, 2)), TypeError, "same dtype"),
+        bad("order", lambda: matmul_einsum(T(3, 2), T(3, 2)), ValueError, r"a.shape\[1\] must equal b.shape\[0\]"),
+        bad("value", lambda: matmul_einsum([[1.]], T(1, 1)), TypeError, "a must be a torch.Tensor, got list"),
+    ],
     "backprop.forward.lin": [
         bad("shape", lambda: lin(T(4, 3), T(5, 2), T(2)), ValueError, r"inp has shape \(4, 3\) and w has shape \(5, 2\)"),
         bad("shape", lambda: lin(T(4, 5), T(5, 2), T(3)), ValueError, r"b must have shape \(2,\)"),

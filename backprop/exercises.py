@@ -190,6 +190,7 @@ class Grade:
     @property
     def ok(self): return self.verdict == "correct"
     def __repr__(self): return f"<grade {self.exercise!r}: {self.verdict}>"
+    def _ipython_display_(self): pass    # in a notebook, `grade` has printed the report: show nothing more
 
 def _report(fname, cases):
     bad = [c for c in cases if c.error or c.problems]

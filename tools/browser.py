@@ -388,6 +388,24 @@ async def _run_all_cells(page, p, timeout_s):
     return await _wait_for(page, done_js, timeout_s)
 
 
+@contextlib.asynccontextmanager
+async def _notebook_tab(page, relpath, rep):
+    """Open `relpath` (relative to the server's root) as a tab of `page` and yield its panel's id; on the way
+    out close it with its kernel and set `rep.seconds`. An exception inside becomes one of `rep`'s problems:
+    a broken page fails the test with a reason, it never hangs it."""
+    t0, panel_id = time.monotonic(), None
+    try:
+        panel_id = await page.evaluate(OPEN_JS, relpath)
+        yield panel_id
+    except Exception as e:  # playwright's errors, and our own page scripts'
+        rep.problems.append(f"browser step failed: {type(e).__name__}: {str(e).splitlines()[0][:300]}")
+    finally:
+        rep.seconds = time.monotonic() - t0
+        if panel_id:
+            with contextlib.suppress(Exception):
+                await page.evaluate(CLOSE_JS, panel_id)
+
+
 async def run_in_lab(page, page_errors, relpath, shots_dir=None, timeout_s=240, settle_s=5):
     """In `page` (a JupyterLab from `open_lab`), open `relpath` (relative to the server's root) as a
     tab, Run All Cells as a person would (the Run menu), save it, keep what every cell shows in the
@@ -397,9 +415,7 @@ async def run_in_lab(page, page_errors, relpath, shots_dir=None, timeout_s=240, 
     rep = Report(name)
     t0 = time.monotonic()
     del page_errors[:]
-    panel_id = None
-    try:
-        panel_id = await page.evaluate(OPEN_JS, relpath)
+    async with _notebook_tab(page, relpath, rep) as panel_id:
         p = f"#{panel_id}"                                  # every selector below stays inside this notebook
         await _wait_for(page, f"() => document.querySelector('{p} .jp-Cell')", 60)
         t_shown = time.monotonic()
@@ -443,15 +459,7 @@ async def run_in_lab(page, page_errors, relpath, shots_dir=None, timeout_s=240, 
         errors = [e for e in page_errors if "Window name candidate" not in e]
         if errors:
             rep.notes.append(f"page errors: {errors[:3]}")
-        return rep
-    except Exception as e:  # a broken page must fail the test with a reason, not hang it
-        rep.problems.append(f"browser step failed: {type(e).__name__}: {str(e).splitlines()[0][:300]}")
-        return rep
-    finally:
-        rep.seconds = time.monotonic() - t0
-        if panel_id:
-            with contextlib.suppress(Exception):
-                await page.evaluate(CLOSE_JS, panel_id)
+    return rep
 
 
 # Runs in the page before JupyterLab's own scripts: once the HTML is parsed (readyState
@@ -479,12 +487,10 @@ async def solve_in_lab(page, page_errors, nb_path, relpath, name, lines, shots_d
     printed under it. A problem unless the typed cell holds the lines as a person would have written them,
     that exercise is graded correct, the others not implemented yet, and no cell shows an error."""
     rep = Report(f"{Path(relpath).stem}: {name}_grad typed and graded")
-    t0, panel_id = time.monotonic(), None
     del page_errors[:]
     cells = [source_of(c) for c in json.loads(Path(nb_path).read_text())["cells"]]
     stub = next(i for i, src in enumerate(cells) if src.startswith(f"def {name}_grad("))
-    try:
-        panel_id = await page.evaluate(OPEN_JS, relpath)
+    async with _notebook_tab(page, relpath, rep) as panel_id:
         p = f"#{panel_id}"
         if not await _wait_for(page, _kernel_ready_js(p), 90):
             rep.problems.append("the kernel did not become idle within 90 s of opening")
@@ -520,15 +526,7 @@ async def solve_in_lab(page, page_errors, nb_path, relpath, name, lines, shots_d
             shot = shots_dir / f"lab-exercise-{Path(relpath).stem}.png"
             await page.screenshot(path=str(shot))
             rep.screenshots.append(shot)
-        return rep
-    except Exception as e:  # a broken page must fail the test with a reason, not hang it
-        rep.problems.append(f"browser step failed: {type(e).__name__}: {str(e).splitlines()[0][:300]}")
-        return rep
-    finally:
-        rep.seconds = time.monotonic() - t0
-        if panel_id:
-            with contextlib.suppress(Exception):
-                await page.evaluate(CLOSE_JS, panel_id)
+    return rep
 
 
 def check_lab_report(rep, nb_saved):

@@ -170,6 +170,18 @@ def three_layers(n_in=3, h1=4, h2=2):
 
 
 FLOAT = "expected a floating-point tensor"
+
+
+def _matmul_bad_calls(f):
+    "The same six bad calls for each of chapter 1's matrix products, whose checks are one function."
+    return [bad("shape", lambda: f(T(2, 3), T(5, 2)), ValueError, r"a has shape \(2, 3\) and b has shape \(5, 2\)"),
+            bad("shape", lambda: f(T(3), T(3, 2)), ValueError, r"a must be a matrix \(2 dimensions\), got shape \(3,\)"),
+            bad("dtype", lambda: f(I(2, 3), T(3, 2)), TypeError, FLOAT),
+            bad("dtype", lambda: f(T(2, 3), F64(3, 2)), TypeError, "same dtype"),
+            bad("order", lambda: f(T(3, 2), T(3, 2)), ValueError, r"a.shape\[1\] must equal b.shape\[0\]"),
+            bad("value", lambda: f([[1.]], T(1, 1)), TypeError, "a must be a torch.Tensor, got list")]
+
+
 SWEEP = {
     # backprop.data
     "backprop.data.load_mnist_sample": [
@@ -202,38 +214,8 @@ SWEEP = {
         bad("order", lambda: normalise(T(10, 784), T(784)), TypeError, r"x_valid must be a 2-D floating-point tensor .* shape \(784,\)"),
     ],
     # backprop.forward
-    "backprop.matmul.matmul_loops": [
-        bad("shape", lambda: matmul_loops(T(2, 3), T(5, 2)), ValueError, r"a has shape \(2, 3\) and b has shape \(5, 2\)"),
-        bad("shape", lambda: matmul_loops(T(3), T(3, 2)), ValueError, r"a must be a matrix \(2 dimensions\), got shape \(3,\)"),
-        bad("dtype", lambda: matmul_loops(I(2, 3), T(3, 2)), TypeError, FLOAT),
-        bad("dtype", lambda: matmul_loops(T(2, 3), F64(3, 2)), TypeError, "same dtype"),
-        bad("order", lambda: matmul_loops(T(3, 2), T(3, 2)), ValueError, r"a.shape\[1\] must equal b.shape\[0\]"),
-        bad("value", lambda: matmul_loops([[1.]], T(1, 1)), TypeError, "a must be a torch.Tensor, got list"),
-    ],
-    "backprop.matmul.matmul_elementwise": [
-        bad("shape", lambda: matmul_elementwise(T(2, 3), T(5, 2)), ValueError, r"a has shape \(2, 3\) and b has shape \(5, 2\)"),
-        bad("shape", lambda: matmul_elementwise(T(3), T(3, 2)), ValueError, r"a must be a matrix \(2 dimensions\), got shape \(3,\)"),
-        bad("dtype", lambda: matmul_elementwise(I(2, 3), T(3, 2)), TypeError, FLOAT),
-        bad("dtype", lambda: matmul_elementwise(T(2, 3), F64(3, 2)), TypeError, "same dtype"),
-        bad("order", lambda: matmul_elementwise(T(3, 2), T(3, 2)), ValueError, r"a.shape\[1\] must equal b.shape\[0\]"),
-        bad("value", lambda: matmul_elementwise([[1.]], T(1, 1)), TypeError, "a must be a torch.Tensor, got list"),
-    ],
-    "backprop.matmul.matmul_broadcast": [
-        bad("shape", lambda: matmul_broadcast(T(2, 3), T(5, 2)), ValueError, r"a has shape \(2, 3\) and b has shape \(5, 2\)"),
-        bad("shape", lambda: matmul_broadcast(T(3), T(3, 2)), ValueError, r"a must be a matrix \(2 dimensions\), got shape \(3,\)"),
-        bad("dtype", lambda: matmul_broadcast(I(2, 3), T(3, 2)), TypeError, FLOAT),
-        bad("dtype", lambda: matmul_broadcast(T(2, 3), F64(3, 2)), TypeError, "same dtype"),
-        bad("order", lambda: matmul_broadcast(T(3, 2), T(3, 2)), ValueError, r"a.shape\[1\] must equal b.shape\[0\]"),
-        bad("value", lambda: matmul_broadcast([[1.]], T(1, 1)), TypeError, "a must be a torch.Tensor, got list"),
-    ],
-    "backprop.matmul.matmul_einsum": [
-        bad("shape", lambda: matmul_einsum(T(2, 3), T(5, 2)), ValueError, r"a has shape \(2, 3\) and b has shape \(5, 2\)"),
-        bad("shape", lambda: matmul_einsum(T(3), T(3, 2)), ValueError, r"a must be a matrix \(2 dimensions\), got shape \(3,\)"),
-        bad("dtype", lambda: matmul_einsum(I(2, 3), T(3, 2)), TypeError, FLOAT),
-        bad("dtype", lambda: matmul_einsum(T(2, 3), F64(3, 2)), TypeError, "same dtype"),
-        bad("order", lambda: matmul_einsum(T(3, 2), T(3, 2)), ValueError, r"a.shape\[1\] must equal b.shape\[0\]"),
-        bad("value", lambda: matmul_einsum([[1.]], T(1, 1)), TypeError, "a must be a torch.Tensor, got list"),
-    ],
+    **{f"backprop.matmul.{f.__name__}": _matmul_bad_calls(f)
+       for f in (matmul_loops, matmul_elementwise, matmul_broadcast, matmul_einsum)},
     "backprop.forward.lin": [
         bad("shape", lambda: lin(T(4, 3), T(5, 2), T(2)), ValueError, r"inp has shape \(4, 3\) and w has shape \(5, 2\)"),
         bad("shape", lambda: lin(T(4, 5), T(5, 2), T(3)), ValueError, r"b must have shape \(2,\)"),

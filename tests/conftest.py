@@ -1,3 +1,9 @@
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -29,3 +35,26 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("what the tests counted")
         for text in _summaries:
             terminalreporter.write_line(text)
+
+
+_FRESH_IMPORT = """import contextlib, importlib, io, json, sys
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    importlib.import_module(sys.argv[1])
+print(json.dumps({"backprop": sorted(m for m in sys.modules if m.startswith("backprop.")), "stdout": out.getvalue()}))"""
+
+
+@functools.cache
+def _fresh_import(module):
+    res = subprocess.run([sys.executable, "-c", _FRESH_IMPORT, module], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert res.returncode == 0, f"import {module} in a new Python failed:\n{res.stderr[-3000:]}"
+    return json.loads(res.stdout)
+
+
+@pytest.fixture(scope="session")
+def fresh_import():
+    """fresh_import(module): what importing `module` in a new Python does, as {"backprop": the backprop modules
+    then loaded, sorted; "stdout": what the import printed}. One new Python per module and test process, however
+    many tests ask (each one imports torch: a second or two)."""
+    return _fresh_import

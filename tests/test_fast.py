@@ -134,7 +134,10 @@ def test_a_reused_buffer_takes_no_new_pages():
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     pages = inp.numel() * 4 / 4096
     fast_forward_and_backward(inp, targ, *params, input_grad=True)                      # warm-up
-    fresh, reused = faults(input_grad=True), faults(input_grad=inp.g)
+    fresh = faults(input_grad=True)
+    # The fewest of three calls: the count is the whole process's, and pytest-xdist's other threads (or the
+    # allocator trimming its heap under a loaded machine) can add a few hundred faults to one call.
+    reused = min(faults(input_grad=inp.g) for _ in range(3))
     assert reused < pages / 100 < fresh                   # a new inp.g: new pages (9,188 here); the buffer: none
 
 
@@ -291,18 +294,29 @@ def test_bench_quick_prints_a_table_with_every_variant():
     assert mem["chapter 3, input grad"] < 10
 
 
-def test_bench_refuses_an_unknown_model():
-    res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--memory", "mnsit"],
-                         capture_output=True, text=True, timeout=120, cwd=root)
-    assert res.returncode == 2 and "unknown model(s) ['mnsit']" in res.stderr
-
-
 def load_bench():
     import importlib.util
     spec = importlib.util.spec_from_file_location("bench_run", root / "bench" / "run.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def bench_refusal(capsys, *argv):
+    """What `bench/run.py ARGV` prints on stderr when it refuses its arguments (exit status 2), run in this
+    process: argparse's refusal is the same in or out of it, and a new Python would import torch again.
+    (test_bench_quick_prints_a_table_with_every_variant runs the script itself.)"""
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(SystemExit) as e:
+            load_bench().main(list(argv))
+    finally: torch.set_num_threads(threads)
+    assert e.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_bench_refuses_an_unknown_model(capsys):
+    assert "unknown model(s) ['mnsit']" in bench_refusal(capsys, "--quick", "--memory", "mnsit")
 
 
 @pytest.mark.parametrize("sizes", [(6, 5, 1), (6, 5, 4, 1)])
@@ -324,10 +338,8 @@ def test_every_bench_variant_computes_autograds_gradients(sizes):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without a GPU")
-def test_bench_says_when_there_is_no_gpu():
-    res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--device", "cuda"],
-                         capture_output=True, text=True, timeout=120, cwd=root)
-    assert res.returncode == 2 and "sees no CUDA device" in res.stderr
+def test_bench_says_when_there_is_no_gpu(capsys):
+    assert "sees no CUDA device" in bench_refusal(capsys, "--quick", "--device", "cuda")
 
 
 def test_default_blocks_are_about_4_mib_of_input_on_a_cpu_and_one_block_elsewhere():
@@ -471,15 +483,13 @@ def test_saved_mib_counts_what_autograd_keeps_besides_the_arguments():
     assert n * hidden * 4 <= saved <= (n * hidden + n) * 4             # the ReLU's output, and at most the loss's differences
 
 
-def test_peak_extra_mib_in_one_process_measures_each_variant_in_turn():
+def test_peak_extra_mib_in_one_process_measures_each_variant_in_turn(capsys):
     bench = load_bench()
     jobs = [("broadcast", "chapter 3, input grad"), ("broadcast", "broadcast w.g, input grad")]
     peak = bench.peak_extra_mib(jobs, one_process=True)
     products = 500 * 784 * 50 * 4 / 2**20                               # the broadcast form's (N, n_in, n_out) products
     assert peak[jobs[1]] >= 0.9 * products > 10 * peak[jobs[0]]
-    res = subprocess.run([sys.executable, str(root / "bench" / "run.py"), "--quick", "--memory-child", "broadcast"],
-                         capture_output=True, text=True, timeout=120, cwd=root)
-    assert res.returncode == 2 and "takes pairs MODEL VARIANT" in res.stderr
+    assert "takes pairs MODEL VARIANT" in bench_refusal(capsys, "--quick", "--memory-child", "broadcast")
 
 
 def test_check_finite_has_no_false_alarm_on_large_finite_values_and_catches_inf_in_a_gradient():
@@ -492,7 +502,7 @@ def test_check_finite_has_no_false_alarm_on_large_finite_values_and_catches_inf_
         _check_finite(torch.tensor(1.), [w, b])
 
 
-def test_chapter_12_functions_keep_their_guard_lines_few_and_the_guards_import_no_teaching_module():
+def test_chapter_12_functions_keep_their_guard_lines_few_and_the_guards_import_no_teaching_module(fresh_import):
     import inspect
     import backprop.fast as fast
     guard = re.compile(r"(\braise\b|isinstance\(|\b_?check_\w*\(|\b_check\w*\()")
@@ -501,6 +511,4 @@ def test_chapter_12_functions_keep_their_guard_lines_few_and_the_guards_import_n
     assert [line.split("(")[0] for line in guard_lines(fast.fast_forward_and_backward)] == \
         ["check_fast_forward_and_backward", "_check_finite"]                # the arguments before, the result after
     assert guard_lines(fast._forward_backward_block) == guard_lines(fast._block_rows) == []
-    code = "import sys, backprop.guards; print(sorted(m for m in sys.modules if m.startswith('backprop.')))"
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root)
-    assert res.returncode == 0 and res.stdout.strip() == "['backprop.guards']", res.stdout + res.stderr
+    assert fresh_import("backprop.guards")["backprop"] == ["backprop.guards"]

@@ -14,6 +14,7 @@ import zipfile
 from configparser import ConfigParser
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
 root = Path(__file__).resolve().parent.parent
@@ -43,10 +44,17 @@ def _import_from(site, cwd):
     return version, location
 
 
-def test_wheel_holds_the_modules_and_the_data_and_imports_outside_the_repo(tmp_path):
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-          "-w", str(tmp_path), str(root)], cwd=tmp_path)
-    (wheel,) = tmp_path.glob("backprop-*.whl")
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    "The package's wheel, built once for this file's tests (pip wheel of the repository, as a user builds it)."
+    out = tmp_path_factory.mktemp("wheel")
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(root)],
+         cwd=out)
+    (whl,) = out.glob("backprop-*.whl")
+    return whl
+
+
+def test_wheel_holds_the_modules_and_the_data_and_imports_outside_the_repo(tmp_path, wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = sorted(p.name for p in (root / "backprop").glob("*.py"))
     assert {"__init__.py", "data.py", "forward.py", "grads.py"} <= set(modules)
@@ -112,7 +120,7 @@ def _distributions(python, cwd):
     return {_canonical(k): v for k, v in json.loads(out.stdout).items()}
 
 
-def test_install_adds_no_web_framework(tmp_path, record_property):
+def test_install_adds_no_web_framework(tmp_path, wheel, record_property):
     """pip install of the wheel into a venv that already has torch, numpy and matplotlib (this environment's own,
     linked in, so nothing large is downloaded) adds the package and fastprogress, and no web framework."""
     base = tmp_path / "base"                   # links to torch, numpy, matplotlib and what they need, nothing else
@@ -128,9 +136,6 @@ def test_install_adds_no_web_framework(tmp_path, record_property):
     before = _distributions(python, tmp_path)
     assert {"torch", "numpy", "matplotlib"} <= set(before) and not WEB_FRAMEWORK & set(before), before
 
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(root)],
-         cwd=tmp_path)
-    (wheel,) = tmp_path.glob("backprop-*.whl")
     no_repo = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # else pip finds the repo's backprop installed
     _run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", str(wheel)], cwd=tmp_path, env=no_repo)
     after = _distributions(python, tmp_path)

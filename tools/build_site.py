@@ -277,17 +277,18 @@ def _md(text):
 def _describe(name, obj):
     if callable(obj):
         try:
-            # a default that is a function reads as its name, not `<function f at 0x7f...>` (an address that changes every build)
             sig = ADDRESS.sub(r"\1", f"{name}{inspect.signature(obj)}")
         except (TypeError, ValueError):
             sig = name
         kind = "class" if inspect.isclass(obj) else "def"
         doc = inspect.getdoc(obj) or "(no docstring)"
         return f"<pre><code>{kind} {html.escape(sig)}</code></pre>\n{_md(doc)}"
-    return f"<pre><code>{html.escape(name)} = {html.escape(repr(obj)[:200])}</code></pre>"
+    value = ADDRESS.sub(r"\1", repr(obj))[:200]
+    return f"<pre><code>{html.escape(name)} = {html.escape(value)}</code></pre>"
 
 
-ADDRESS = re.compile(r"<(?:function|class|built-in function) ([\w.]+)(?: at 0x[0-9a-f]+)?>")
+# A function in a signature or a value reads as its name, not `<function f at 0x7f...>` (an address that changes every build).
+ADDRESS = re.compile(r"<(?:built-in )?function ([\w.<>]+)(?: at 0x[0-9a-f]+)?>")
 HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$", re.M)
 
 

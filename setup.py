@@ -31,7 +31,7 @@ setuptools.setup(
     keywords=cfg["keywords"].split(),
     python_requires=">=" + cfg["min_python"],
     packages=setuptools.find_packages(include=[cfg["lib_name"], cfg["lib_name"] + ".*"]),
-    package_data={cfg["lib_name"]: ["*.npz", "DATA.md"]},
+    package_data={cfg["lib_name"]: ["*.npz", "*.txt", "DATA.md"]},
     include_package_data=True,
     install_requires=cfg["requirements"].split(),
     extras_require={"dev": cfg["dev_requirements"].split()},

@@ -31,7 +31,7 @@ import torch
 
 import backprop
 from backprop.check import GradReport, check_grads, diagnose, rel_error
-from backprop.data import MNIST_SAMPLE, download_mnist, load_mnist, load_mnist_sample, normalise, train_valid_split
+from backprop.data import MNIST_SAMPLE, download_mnist, load_mnist, load_mnist_sample, load_names, normalise, train_valid_split
 from backprop.forward import init_params, lin, mlp, mse, relu
 from backprop.matmul import matmul_broadcast, matmul_einsum, matmul_elementwise, matmul_loops
 from backprop.grads import forward_and_backward, lin_grad, mse_grad, numerical_grad, relu_grad
@@ -206,6 +206,12 @@ SWEEP = {
     ],
     "backprop.data.load_mnist": [
         bad("value", lambda: load_mnist(MNIST_SAMPLE), ValueError, r"lacks the arrays \['x_test', 'x_train', 'y_test', 'y_train'\]"),
+    ],
+    "backprop.data.load_names": [
+        bad("value", lambda: load_names("/nonexistent/names.txt"), FileNotFoundError, "no file at /nonexistent/names.txt"),
+        bad("dtype", lambda: load_names(MNIST_SAMPLE), ValueError, r"mnist_5k.npz is not a text file \(not UTF-8\)"),
+        bad("value", lambda: load_names(Path(backprop.__file__).parent / "DATA.md"), ValueError, r"line 1 of .*DATA.md is '# The data shipped with backprop'; every line must be one name"),
+        bad("dtype", lambda: load_names(["anna"]), TypeError, "path must be a file path .* got list"),
     ],
     "backprop.data.normalise": [
         bad("value", lambda: normalise(torch.ones(3, 2), torch.ones(2, 2)), ValueError, "standard deviation 0.0: a constant"),

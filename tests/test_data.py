@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from backprop.data import MNIST_SAMPLE, download_mnist, load_mnist, load_mnist_sample
+from backprop.data import MNIST_SAMPLE, NAMES, download_mnist, load_mnist, load_mnist_sample, load_names
 
 
 def fake_mnist(path):
@@ -22,6 +22,25 @@ def test_the_shipped_sample_is_balanced_and_scaled():
     assert x.shape == (5000, 784) and x.dtype == torch.float32 and y.dtype == torch.int64
     assert 0.0 <= x.min() and x.max() <= 1.0
     assert torch.bincount(y).tolist() == [500] * 10
+
+
+def test_the_shipped_names_are_the_census_lists_lowercase_and_distinct():
+    names = load_names()
+    assert len(names) == len(set(names)) == 5163 and names[:3] == ["mary", "patricia", "linda"]
+    assert set("".join(names)) == set("abcdefghijklmnopqrstuvwxyz")
+    assert hashlib.sha256(NAMES.read_bytes()).hexdigest() in (NAMES.parent / "DATA.md").read_text()
+
+
+@pytest.mark.parametrize("text, problem", [("anna\nJohn\n", "line 2"), ("anna\n\nbob\n", "line 2"), ("zoë\n", "line 1"),
+                                           ("", "holds no names")])
+def test_load_names_refuses_a_file_that_is_not_names_of_a_to_z(tmp_path, text, problem):
+    (tmp_path / "n.txt").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=problem):
+        load_names(tmp_path / "n.txt")
+    with pytest.raises(FileNotFoundError, match="no file"):
+        load_names(tmp_path / "missing.txt")
+    with pytest.raises(TypeError, match="file path"):
+        load_names(3)
 
 
 def test_download_checks_the_hash_and_caches(tmp_path):

@@ -60,7 +60,7 @@ def test_wheel_holds_the_modules_and_the_data_and_imports_outside_the_repo(tmp_p
     assert {"__init__.py", "data.py", "forward.py", "grads.py"} <= set(modules)
     for mod in modules:
         assert f"backprop/{mod}" in names, f"backprop/{mod} is missing from the wheel"
-    assert {"backprop/mnist_5k.npz", "backprop/DATA.md"} <= names
+    assert {"backprop/mnist_5k.npz", "backprop/names.txt", "backprop/DATA.md"} <= names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     _import_from(site, tmp_path)
@@ -80,7 +80,7 @@ def test_sdist_holds_what_setup_py_reads_and_installs(tmp_path):
     (sdist,) = dist.glob("backprop-*.tar.gz")
     with tarfile.open(sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    assert {"setup.py", "settings.ini", "README.md", "backprop/mnist_5k.npz", "backprop/DATA.md"} <= names
+    assert {"setup.py", "settings.ini", "README.md", "backprop/mnist_5k.npz", "backprop/names.txt", "backprop/DATA.md"} <= names
     site = tmp_path / "site"                   # pip builds the sdist into a wheel and installs it here
     _run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q",
           "--target", str(site), str(sdist)], cwd=tmp_path)

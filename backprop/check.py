@@ -259,7 +259,7 @@ def check_grads(loss_fn, inputs, grads, fd_max=1000):
     _check_compared(rows, inputs)    # some row compared something: appendix 90
     return GradReport(rows, diagnoses)
 
-# %% ../nbs/93_check_report.ipynb #cd0ca9fe
+# %% ../nbs/93_check_report.ipynb #d8b202fa
 from .guards import check_grad_table, check_compare_grads
 
 @dataclass
@@ -290,7 +290,7 @@ class GradTable:
         return "\n".join(lines)
     __repr__ = __str__
 
-# %% ../nbs/93_check_report.ipynb #6c21b1be
+# %% ../nbs/93_check_report.ipynb #aab4a6d3
 def compare_grads(mine, ref):
     "Each gradient of `ref` (name -> tensor) against `mine`'s: exact, close or wrong (with `diagnose`'s verdict); a GradTable."
     check_compare_grads(mine, ref)                      # two dicts, ref's values floating-point tensors: appendix 90

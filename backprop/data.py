@@ -102,7 +102,7 @@ def load_names(path=None):
     check_load_names(path or NAMES)                   # one name of letters a-z per line: appendix 90
     return Path(path or NAMES).read_text(encoding="utf-8").split()
 
-# %% ../nbs/91_data_files.ipynb #72e6c217
+# %% ../nbs/91_data_files.ipynb #577b5192
 from .guards import check_build_dataset, check_split_names
 
 VOCAB = ".abcdefghijklmnopqrstuvwxyz"     # token 0 is '.', the start and the end of a name; 'a'..'z' are 1..26

@@ -789,7 +789,7 @@ def check_grade(name, fn, exercises):
         raise TypeError(f"grade: {getattr(fn, '__name__', 'your function')}{sig} cannot be called as {call}: "
                         f"the {name!r} exercise passes {len(want)} arguments, {', '.join(want)}") from None
 
-# %% ../nbs/90_guards.ipynb #bd586f19
+# %% ../nbs/90_guards.ipynb #710acf73
 _PARAM_NAMES = ("emb_w", "w1", "b1", "bn_w", "bn_b", "w2", "b2")
 _DIMS = dict(emb_w="VD", w1="FH", b1="H", bn_w="H", bn_b="H", w2="HV", b2="V", xb="NB", yb="N",      # the letters of
              emb="NBD", flat="NF", lin1="NH", mu="1H", diff="NH", diff2="NH", var="1H", rstd="1H",  # each named value's
@@ -806,11 +806,12 @@ def _check_eps(fn, eps):
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < math.inf:
         raise ValueError(f"{fn}: eps must be a small positive number (batch norm adds it to the variance), got {eps!r}")
 
-# %% ../nbs/90_guards.ipynb #e28f9d07
+# %% ../nbs/90_guards.ipynb #22cb9a96
 def check_named(fn, values, batch_stats=False):
     "Raise a clear error unless the named values (`locals()` of a block) fit one model: shapes, dtypes, token ids."
     sizes, dtype = {}, None                                   # letter -> (size, the name that set it)
-    for name, t in sorted(values.items(), key=lambda kv: kv[0] in ("xb", "yb")):     # the floats first: they set V
+    order = lambda kv: 0 if kv[0] in _PARAM_NAMES else 2 if kv[0] in ("xb", "yb") else 1   # the weights set the sizes
+    for name, t in sorted(values.items(), key=order):
         if name == "eps": _check_eps(fn, t); continue
         dims = _dims_of(name)
         if dims is None: raise TypeError(f"{fn}: {name!r} is not a value of the model nor the gradient of one")
@@ -829,7 +830,7 @@ def check_named(fn, values, batch_stats=False):
                                  f"({_LETTERS[letter]}" + (f", as in {by})" if by != name else ")"))
     _check_block_and_ids(fn, values, sizes, batch_stats)
 
-# %% ../nbs/90_guards.ipynb #bb53aa5d
+# %% ../nbs/90_guards.ipynb #87454c47
 def _check_block_and_ids(fn, values, sizes, batch_stats):
     "The checks across names: block_size * d = w1's rows, token ids in [0, V), at least 1 row (2 for batch norm)."
     (B, _), (D, _), (F, _) = (sizes.get(k, (None, None)) for k in "BDF")
@@ -848,7 +849,7 @@ def _check_block_and_ids(fn, values, sizes, batch_stats):
                          f"so xhat = 0 whatever the input (torch refuses N = 1 too); for one context, use "
                          f"charmlp_logits, with fixed statistics")
 
-# %% ../nbs/90_guards.ipynb #60625b45
+# %% ../nbs/90_guards.ipynb #b2ee5aa4
 import functools, inspect
 
 def _check_dict(fn, name, d, keys=None):
@@ -883,7 +884,7 @@ def check_by_name(fn, values):
         raise ValueError(f"{fn.__name__} needs {missing}, which is neither a value of the forward nor a gradient of "
                          f"an earlier block; a block's parameters are names (see BACKWARD_ORDER)")
 
-# %% ../nbs/90_guards.ipynb #9281ae29
+# %% ../nbs/90_guards.ipynb #0db317f0
 def _check_seed(fn, seed):
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral): raise TypeError(f"{fn}: seed must be an int, got {seed!r}")
 
@@ -918,7 +919,7 @@ def check_init_charmlp(d, H, block_size, generator, dtype):
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"init_charmlp: dtype must be a floating-point torch dtype (torch.float32, torch.float64), got {dtype!r}")
 
-# %% ../nbs/90_guards.ipynb #7d8734d3
+# %% ../nbs/90_guards.ipynb #9ff51cef
 def check_compare_grads(mine, ref):
     "mine: a dict of name -> anything (each entry is judged, never trusted); ref: a dict of name -> floating-point tensor."
     _check_dict("compare_grads", "mine", mine); _check_dict("compare_grads", "ref", ref)

@@ -796,7 +796,7 @@ _DIMS = dict(emb_w="VD", w1="FH", b1="H", bn_w="H", bn_b="H", w2="HV", b2="V", x
              xhat="NH", bn="NH", h="NH", logits="NV", maxes="N1", shifted="NV", exps="NV", sums="N1", # dimensions; a
              inv="N1", probs="NV", logp="NV", loss="")                                              # gradient has its value's
 _LETTERS = dict(N="the batch size", B="the block size", D="the embedding width d", F="block_size * d",
-                H="the hidden width", V="the vocabulary size", **{"1": "1"})
+                H="the hidden width", V="the vocabulary size")
 
 def _dims_of(name):
     "The dimension letters of a named value or of its gradient ('d' + name); None for a name that is neither."
@@ -823,7 +823,10 @@ def check_named(fn, values, batch_stats=False):
         elif t.dtype != dtype[0]: raise TypeError(f"{fn}: {name} is {t.dtype} but {dtype[1]} is {dtype[0]}; use one dtype")
         if t.ndim != len(dims):
             raise ValueError(f"{fn}: {name} must have shape ({', '.join(dims)}), {len(dims)} dimension(s), got {_shape(t)}")
-        for letter, n in zip(dims, t.shape):
+        for axis, (letter, n) in enumerate(zip(dims, t.shape)):
+            if letter == "1" and n != 1:
+                raise ValueError(f"{fn}: {name} has shape {_shape(t)}, expected ({', '.join(dims)}): a statistic of the "
+                                 f"{'batch' if axis == 0 else 'row'}, kept with keepdim=True, so dimension {axis} is 1")
             size, by = (1, name) if letter == "1" else sizes.setdefault(letter, (n, name))
             if n != size:
                 raise ValueError(f"{fn}: {name} has shape {_shape(t)}, expected ({', '.join(dims)}) with {letter} = {size} "

@@ -667,7 +667,7 @@ SWEEP = {
     ],
     "backprop.charmlp.batchnorm_backward": [
         bad("shape", lambda: batchnorm_backward(**block_args(batchnorm_backward, var=T(4))), ValueError, r"var must have shape \(1, H\), 2 dimension\(s\), got \(4,\)"),
-        bad("shape", lambda: batchnorm_backward(**block_args(batchnorm_backward, rstd=T(2, 4))), ValueError, r"rstd has shape \(2, 4\), expected \(1, H\) with 1 = 1"),
+        bad("shape", lambda: batchnorm_backward(**block_args(batchnorm_backward, rstd=T(2, 4))), ValueError, r"rstd has shape \(2, 4\), expected \(1, H\): a statistic of the batch, kept with keepdim=True, so dimension 0 is 1"),
         bad("value", lambda: batchnorm_backward(**block_args(batchnorm_backward, eps=-1e-5)), ValueError, "eps must be a small positive number"),
     ],
     "backprop.charmlp.embedding_linear_backward": [

@@ -626,7 +626,7 @@ def on_one_worker(call):
 
 
 def spawned(call):
-    "call() as on a system without fork, where run_workers spawns its workers (new Pythons)."
+    "call() as on a system without fork, where run_workers spawns its workers (new Pythons), as it does with nccl."
     import multiprocessing
     real = multiprocessing.get_all_start_methods
     multiprocessing.get_all_start_methods = lambda: ["spawn"]
@@ -639,7 +639,7 @@ def spawned(call):
 def local_worker_fn():
     "run_workers spawning a function defined inside another one, which a new Python cannot import."
     def worker(rank, world_size): return rank
-    return run_workers(worker, 2)
+    return run_workers(worker, 2, backend="gloo")
 
 
 def quiet_parallel_main(argv, world_size=None):
@@ -740,9 +740,9 @@ ISSUE_26 = {
         bad("value", lambda: run_workers(worker_grads, 2, port=70000), ValueError, r"port must be None \(a free port\) or an int from 1 to 65535, got 70000"),
         bad("value", lambda: run_workers(worker_grads, 2, backend="mpi"), ValueError, r"run_workers: backend must be None \(nccl where CUDA is, else gloo\), 'gloo' or 'nccl', got 'mpi'"),
         bad("value", lambda: run_workers(worker_grads, torch.cuda.device_count() + 1, backend="nccl"), ValueError, CUDA_MSG),
-        bad("value", lambda: spawned(lambda: run_workers(lambda rank, world_size: rank, 2)), ValueError, r"run_workers: the workers are spawned \(new Pythons\), which get fn and args by pickle, and fn cannot be pickled .*a lambda"),
+        bad("value", lambda: spawned(lambda: run_workers(lambda rank, world_size: rank, 2, backend="gloo")), ValueError, r"run_workers: the workers are spawned \(new Pythons\), which get fn and args by pickle, and fn cannot be pickled .*a lambda"),
         bad("value", lambda: spawned(local_worker_fn), ValueError, r"and fn cannot be pickled .*local object"),
-        bad("value", lambda: spawned(lambda: run_workers(worker_grads, 2, (x for x in []))), ValueError, r"and args cannot be pickled"),
+        bad("value", lambda: spawned(lambda: run_workers(worker_grads, 2, (x for x in []), backend="gloo")), ValueError, r"and args cannot be pickled"),
     ],
     "backprop.parallel.main": [
         bad("value", lambda: quiet_parallel_main(["--timeout", "0"]), ValueError, r"main: --timeout must be a number of seconds from 1 to 86,400 \(a day\), got 0\.0"),

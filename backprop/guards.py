@@ -67,7 +67,7 @@ def _check_not_meta(fn, **tensors):
 def _check_seed(fn, name, seed, most=2**32 - 1):
     "Raise a clear error unless `seed` is an int from 0 to `most` (Python's or numpy's; a bool or 1.0 is not one)."
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"{fn}: {name} must be an int, the seed of a random generator, got {type(seed).__name__} {seed!r}")
+        raise TypeError(f"{fn}: {name} must be an int, got {seed!r} ({type(seed).__name__})")
     if not 0 <= seed <= most:
         raise ValueError(f"{fn}: {name} must be an int from 0 to {most:,}, got {seed!r}")
 

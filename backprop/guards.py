@@ -8,18 +8,21 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_load_names', 'c
            'check_relu_grad', 'check_lin_grad', 'check_lin_layer', 'check_model_params', 'check_accumulate',
            'check_backward', 'check_model_backward', 'check_rel_error', 'check_diagnose', 'check_check_grads',
            'check_grad_report', 'check_minibatches', 'check_sgd_step', 'check_random_shift', 'check_fit',
-           'check_plot_loss', 'check_logsumexp', 'check_log_softmax', 'check_nll', 'check_cross_entropy',
-           'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul', 'check_ag_broadcast',
-           'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse', 'check_ag_cross_entropy',
-           'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_matmul_flops',
-           'check_fast_forward_and_backward', 'check_shard', 'check_parallel_forward_and_backward',
-           'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
-           'check_grade', 'check_named', 'check_params_batch', 'check_charmlp_backward', 'check_by_name',
-           'check_build_dataset', 'check_split_names', 'check_init_charmlp', 'check_compare_grads',
+           'check_train_main', 'check_plot_loss', 'check_logsumexp', 'check_log_softmax', 'check_nll',
+           'check_cross_entropy', 'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul',
+           'check_ag_broadcast', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse',
+           'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph',
+           'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
+           'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
+           'check_sync_params', 'check_run_workers', 'check_spawnable', 'check_parallel_main', 'check_last_batch',
+           'check_time_steps', 'check_time_all_reduce', 'check_time_compute', 'check_timing_table',
+           'check_worker_fault', 'check_torch_mlp', 'check_scaling', 'check_breaking_point', 'check_scaling_table',
+           'check_scaling_report', 'check_grade', 'check_named', 'check_params_batch', 'check_charmlp_backward',
+           'check_by_name', 'check_build_dataset', 'check_split_names', 'check_init_charmlp', 'check_compare_grads',
            'check_train_charmlp', 'check_grad_table']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
-import math, numbers
+import math, numbers, os
 import numpy as np
 import torch
 
@@ -32,8 +35,9 @@ def _check_tensor(fn, name, t, ndim=None):
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{fn}: {name} must be a torch.Tensor, got {type(t).__name__}")
     if not t.is_floating_point():
-        raise TypeError(f"{fn}: {name} has dtype {t.dtype}; expected a floating-point tensor "
-                        f"(float32 or float64): gradients of integer tensors are not defined")
+        why = ("its numbers are complex, and the course's losses and gradients are real" if t.is_complex()
+               else "gradients of integer tensors are not defined")
+        raise TypeError(f"{fn}: {name} has dtype {t.dtype}; expected a floating-point tensor (float32 or float64): {why}")
     if ndim is not None and t.ndim != ndim:
         raise ValueError(f"{fn}: {name} must have {ndim} dimension(s), got shape {_shape(t)}")
 
@@ -53,6 +57,38 @@ def _check_same_dtype(fn, **tensors):
     if len(set(dtypes.values())) > 1:
         raise TypeError(f"{fn}: all tensors must have the same dtype, got "
                         + ", ".join(f"{n}: {d}" for n, d in dtypes.items()))
+
+# %% ../nbs/90_guards.ipynb #a6e1c0de
+def _check_not_meta(fn, **tensors):
+    "Raise a clear error if one of `tensors` is a meta tensor: a shape and a dtype, but no values to compute with."
+    for name, t in tensors.items():
+        if isinstance(t, torch.Tensor) and t.is_meta:
+            raise ValueError(f"{fn}: {name} is a meta tensor (device='meta'): it has a shape and a dtype but no values, "
+                             f"so there is nothing to compute with; make it on the CPU (or a GPU)")
+
+def _check_seed(fn, name, seed, most=2**32 - 1):
+    "Raise a clear error unless `seed` is an int from 0 to `most` (Python's or numpy's; a bool or 1.0 is not one)."
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{fn}: {name} must be an int, got {seed!r} ({type(seed).__name__})")
+    if not 0 <= seed <= most:
+        raise ValueError(f"{fn}: {name} must be an int from 0 to {most:,}, got {seed!r}")
+
+def _cores():
+    "The number of CPU cores this process may run on (its affinity where the system tells it, else os.cpu_count())."
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
+def _check_threads(fn, name, n):
+    "Raise a clear error unless `n` is a number of threads from 1 to the cores this process may use."
+    _check_count(fn, name, n)
+    if n > _cores():
+        raise ValueError(f"{fn}: {name} must be at most {_cores()}, the CPU cores this process may use, got {n}: "
+                         f"more threads than cores only take turns (and thousands of them take minutes to start)")
+
+def _check_timeout(fn, name, seconds, least=1, most=86_400):
+    "Raise a clear error unless `seconds` is a number from `least` to `most` (a day): what torch's timers can hold, and enough to start."
+    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not least <= seconds <= most:
+        raise ValueError(f"{fn}: {name} must be a number of seconds from {least:g} to {most:,g} (a day), got {seconds!r}")
 
 # %% ../nbs/90_guards.ipynb #41f173a1
 import os
@@ -170,8 +206,8 @@ def check_relu(inp):
     _check_tensor("relu", "inp", inp)
 
 def check_mse(out, targ):
-    "Raise a clear error unless mse's out is (N, 1) and targ is (N,), float of one dtype."
-    _check_mse_args("mse", out, targ)
+    "Raise a clear error unless mse's out is (N, 1) and targ is (N,), float of one dtype, with values (not meta)."
+    _check_mse_args("mse", out, targ); _check_not_meta("mse", out=out, targ=targ)
 
 def check_init_params(n_in, n_hidden, n_out, generator, dtype):
     "Raise a clear error unless the sizes are positive ints, dtype a float dtype, generator a torch.Generator or None."
@@ -192,6 +228,10 @@ def _check_matmul_args(fn, a, b):
             raise ValueError(f"{fn}: {name} must be a matrix (2 dimensions), got shape {_shape(t)}")
         if not t.is_floating_point():
             raise TypeError(f"{fn}: {name} has dtype {t.dtype}; expected a floating-point tensor (float32 or float64)")
+        if t.device.type != "cpu":
+            where = "a meta tensor (a shape, no values)" if t.is_meta else f"on {t.device}"
+            raise ValueError(f"{fn}: {name} is {where}; chapter 1's products compute on the CPU and make their result "
+                             f"there, so both tensors must be CPU tensors (t.cpu())")
     _check_same_dtype(fn, a=a, b=b)
     if a.shape[1] != b.shape[0]:
         raise ValueError(f"{fn}: a has shape {_shape(a)} and b has shape {_shape(b)}; "
@@ -233,6 +273,7 @@ def check_numerical_grad(f, x, h):
 def check_mse_grad(inp, targ):
     "mse_grad's arguments: inp (N, 1) with N >= 1, targ (N,), both floating point of one dtype."
     _check_mse_args("mse_grad", inp, targ, name="inp")     # chapter 2's mse checks, naming mse_grad's parameter
+    _check_not_meta("mse_grad", inp=inp, targ=targ)
 
 # %% ../nbs/90_guards.ipynb #9e8d3938
 def check_relu_grad(inp, out):
@@ -318,15 +359,20 @@ def check_diagnose(g, ref, rtol, atol):
 
 # %% ../nbs/90_guards.ipynb #e5684140
 def _scalar_loss(loss_fn, args):
-    "loss_fn(*args), checked: it must be a scalar tensor."
+    "loss_fn(*args), checked: it must leave `args` as they were (torch's version counters) and return a scalar tensor."
+    versions = [a._version for a in args]                 # torch counts the in-place changes of every tensor
     loss = loss_fn(*args)
+    changed = [i for i, (a, v) in enumerate(zip(args, versions)) if a._version != v]
+    if changed:
+        raise ValueError(f"check_grads: loss_fn changed inputs[{changed[0]}] in place; check_grads calls it many times "
+                         f"on the same values, so it must leave its inputs as they are: compute on a copy (x = x.clone())")
     if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
         got = f"shape {_shape(loss)}" if isinstance(loss, torch.Tensor) else type(loss).__name__
         raise ValueError(f"check_grads: loss_fn must return a scalar tensor (shape ()), got {got}")
     return loss
 
-def check_check_grads(loss_fn, inputs, grads):
-    "check_grads's arguments: a function, equally long lists of inputs and gradients, and a finite scalar loss_fn(*inputs)."
+def check_check_grads(loss_fn, inputs, grads, fd_max):
+    "check_grads's arguments: a function, equally long lists of inputs and gradients, fd_max a count, a finite scalar loss_fn(*inputs)."
     from backprop.check import TOLERANCES   # here, not at the top: backprop.check imports this module
     if not callable(loss_fn):
         raise TypeError(f"check_grads: loss_fn must be a function, got {type(loss_fn).__name__}; "
@@ -340,14 +386,16 @@ def check_check_grads(loss_fn, inputs, grads):
         raise ValueError(f"check_grads: got {len(grads)} gradient(s) for {len(inputs)} input(s); "
                          f"give one per input, in the same order (None for a missing one)")
     for i, t in enumerate(inputs):
-        _check_tensor("check_grads", f"inputs[{i}]", t)
+        _check_tensor("check_grads", f"inputs[{i}]", t); _check_not_meta("check_grads", **{f"inputs[{i}]": t})
         if t.numel() == 0: raise ValueError(f"check_grads: inputs[{i}] is empty, shape {_shape(t)}")
         if t.dtype not in TOLERANCES: raise TypeError(f"check_grads: inputs[{i}] has dtype {t.dtype}; "
                                                       f"expected one of {', '.join(map(str, TOLERANCES))}")
     for i, g in enumerate(grads):
         if g is not None and not isinstance(g, torch.Tensor):
             raise TypeError(f"check_grads: grads[{i}] must be a torch.Tensor or None, got {type(g).__name__}")
-    loss = _scalar_loss(loss_fn, [t.detach() for t in inputs])
+    _check_count("check_grads", "fd_max, the most entries to difference per input,", fd_max)
+    copies = [t.detach().clone() for t in inputs]         # the caller's tensors stay untouched
+    loss = _scalar_loss(loss_fn, copies); _check_unchanged(copies, inputs)
     if not torch.isfinite(loss):
         raise ValueError(f"check_grads: loss_fn(*inputs) is {loss.item()}, not a finite number: there is no gradient to check")
 
@@ -357,6 +405,13 @@ def _check_compared(rows, inputs):
         why = ("no input is float64 (central differences need float64)" if all(x.dtype != torch.float64 for x in inputs)
                else "central differences compared no entry (every one is within h of a kink)")
         raise ValueError(f"check_grads: nothing to compare with: loss_fn is not differentiable by autograd and {why}")
+
+def _check_unchanged(copies, inputs):
+    "`copies` of the inputs still equal them after loss_fn ran on them: a change through .data escapes the version counters."
+    for i, (c, t) in enumerate(zip(copies, inputs, strict=True)):
+        if not bool(((c == t) | (c.isnan() & t.isnan())).all()):
+            raise ValueError(f"check_grads: loss_fn changed its copy of inputs[{i}] in place (through .data, or numpy, which "
+                             f"torch does not count), so the comparisons ran on other values; it must leave its inputs as they are")
 
 def check_grad_report(rows, diagnoses, row_type):
     "GradReport's arguments: a non-empty list of `row_type` (backprop.check's Row), and a dict (input name -> text or None)."
@@ -434,6 +489,11 @@ def check_fit(params, data, epochs, lr, bs, max_shift):
     _check_data(data); _check_lr("fit", lr)
     _check_count("fit", "epochs", epochs); _check_count("fit", "bs", bs)
     _check_count("fit", "max_shift", max_shift, least=0)
+
+def check_train_main(threads, seed):
+    "`python -m backprop.train`'s settings that train_classifier does not check: --threads from 1 to the cores, --seed a seed."
+    _check_threads("main", "--threads", threads)
+    if seed is not None: _check_seed("main", "--seed", seed)
 
 def check_plot_loss(hist):
     "plot_loss's argument: a history as `fit` returns it, with at least one epoch."
@@ -665,6 +725,7 @@ def check_fast_forward_and_backward(inp, targ, params, input_grad, block_rows):
     "Raise a clear error unless the arguments of fast_forward_and_backward fit, for the whole batch, before any block runs."
     fn = "fast_forward_and_backward"
     _check_pairs(fn, params)
+    _check_not_meta(fn, inp=inp, targ=targ, **{f"parameter {k + 1}": p for k, p in enumerate(params)})
     _check_mlp(fn, inp, targ, params)
     if block_rows is not None: _check_count(fn, "block_rows", block_rows)
     _check_input_grad(fn, inp, targ, params, input_grad)
@@ -717,13 +778,48 @@ def _check_batch(fn, inp, targ, params):
                          + (f"{len(targ)} row(s)" if isinstance(targ, torch.Tensor) else type(targ).__name__))
     _check_rows_per_worker(fn, len(inp), dist.get_world_size())
 
+
+# %% ../nbs/90_guards.ipynb #b7f3a2c1
+import weakref
+_compared = weakref.WeakKeyDictionary()     # process group -> the functions whose first call compared all workers
+
+def _describe(t):
+    "A tensor's dtype and shape, as the messages write them: float32 of shape (8, 4)."
+    return f"{str(t.dtype).replace('torch.', '')} of shape {_shape(t)}"
+
+def _check_same_on_every_worker(fn, items, why, once=True):
+    """Raise the same clear error on every worker unless all hold the same `items`, a list of (what, description).
+    With `once`, only at the first call of `fn` in this process group: every worker makes the same calls, so all decide alike."""
+    done = _compared.setdefault(dist.group.WORLD, set())
+    if once and fn in done: return
+    every = [None] * dist.get_world_size()
+    dist.all_gather_object(every, items)                  # every worker gets every worker's list: all decide alike
+    done.add(fn)
+    for rank, theirs in enumerate(every):
+        for (what, mine), (_, other) in zip(every[0], theirs):
+            if mine != other:
+                raise ValueError(f"{fn}: {what} is {mine} on rank 0 but {other} on rank {rank}; {why}")
+
+# %% ../nbs/90_guards.ipynb #c8e4b3d2
+_SAME_BATCH = ("every worker must get the same batch and the same model: each takes its own shard of the batch, and the "
+               "all-reduce adds the workers' gradients entry by entry")
+
+def _batch_items(inp, targ, params):
+    "What every worker's call must share: the batch size, inp's and targ's dtype and shape, each parameter's."
+    return [("the batch size", f"{len(inp)} rows"), ("inp", _describe(inp)), ("targ", _describe(targ)),
+            ("the number of parameters", str(len(params))), *((f"params[{i}]", _describe(p)) for i, p in enumerate(params))]
+
 def check_parallel_forward_and_backward(inp, targ, params):
-    _check_batch("parallel_forward_and_backward", inp, targ, params)
+    "The data-parallel checks; at the first call, the same batch and model on every worker; then every .g cleared for fwd_bwd."
+    fn = "parallel_forward_and_backward"
+    _check_batch(fn, inp, targ, params); _check_same_on_every_worker(fn, _batch_items(inp, targ, params), _SAME_BATCH)
+    for p in params: p.g = None           # fwd_bwd sets them: one it forgets is named, never a stale .g all-reduced
 
 def check_overlapped_forward_and_backward(inp, targ, w1, b1, w2, b2):
     "The data-parallel checks, and labels: it indexes the log-probabilities with them, as chapter 9's nll does."
     fn = "overlapped_forward_and_backward"
     _check_batch(fn, inp, targ, (w1, b1, w2, b2))
+    _check_same_on_every_worker(fn, _batch_items(inp, targ, (w1, b1, w2, b2)), _SAME_BATCH)
     if targ.dtype != torch.int64 or targ.ndim != 1:
         raise TypeError(f"{fn}: targ must be a 1-D int64 tensor of class labels, got {targ.dtype} of shape {_shape(targ)}")
     if not isinstance(w2, torch.Tensor) or w2.ndim != 2:
@@ -732,44 +828,168 @@ def check_overlapped_forward_and_backward(inp, targ, w1, b1, w2, b2):
         raise ValueError(f"{fn}: labels must be in [0, {w2.shape[1] - 1}] for {w2.shape[1]} classes, "
                          f"got labels from {int(targ.min())} to {int(targ.max())}")
 
+
+# %% ../nbs/90_guards.ipynb #d9f5c4e3
 def check_all_reduce_grads(tensors, weight):
-    "Raise a clear error unless `tensors` are tensors of one dtype and device and `weight` a finite number."
+    """Raise a clear error unless `tensors` are float tensors of one dtype and device that can take the sums in place,
+    `weight` is a finite number and, at the first call, every worker passes the same shapes and dtypes."""
     fn = "all_reduce_grads"
     _check_world(fn)
     if not isinstance(tensors, (list, tuple)): raise TypeError(f"{fn}: tensors must be a list of tensors, got {type(tensors).__name__}")
     _check_params(fn, tensors, "tensors")
+    for i, t in enumerate(tensors):
+        _check_tensor(fn, f"tensors[{i}]", t)
+        if t.requires_grad and t.is_leaf:
+            raise ValueError(f"{fn}: tensors[{i}] is a leaf that requires grad, and the sums are written into it in place, "
+                             f"which autograd forbids: pass its gradient (.g or .grad), or t.detach()")
+        if any(stride == 0 and n > 1 for stride, n in zip(t.stride(), t.shape)):
+            raise ValueError(f"{fn}: tensors[{i}] is an expanded view (a stride of 0: several entries are one number in "
+                             f"memory), so the sums cannot be written back into it; pass t.clone()")
     if len({(t.dtype, t.device) for t in tensors}) > 1:
         raise TypeError(f"{fn}: the tensors share one flat buffer, so they must have one dtype and device, got "
                         + ", ".join(f"{t.dtype} on {t.device}" for t in tensors))
     if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
         raise ValueError(f"{fn}: weight must be a finite number (n_p / N), got {weight!r}")
+    _check_same_on_every_worker(fn, [("the number of tensors", str(len(tensors))), *((f"tensors[{i}]", _describe(t))
+                                for i, t in enumerate(tensors))], "the all-reduce adds the workers' tensors entry by entry")
 
 def check_sync_params(params):
     "Raise the same clear error on every worker unless all workers hold parameters of the same shapes and dtypes."
     _check_world("sync_params"); _check_params("sync_params", params)
-    mine = [(tuple(p.shape), str(p.dtype).replace("torch.", "")) for p in params]
-    every = [None] * dist.get_world_size()
-    dist.all_gather_object(every, mine)                   # every worker gets every worker's list: all decide alike
-    for rank, theirs in enumerate(every):
-        if len(theirs) != len(every[0]):
-            raise ValueError(f"sync_params: rank 0 has {len(every[0])} parameters but rank {rank} has {len(theirs)}; "
-                             f"every worker must build the same model")
-        for i, (a, b) in enumerate(zip(every[0], theirs)):
-            if a != b:
-                raise ValueError(f"sync_params: parameter {i} is {a[1]} of shape {a[0]} on rank 0 but {b[1]} of shape "
-                                 f"{b[0]} on rank {rank}; every worker must build the same model")
+    _check_same_on_every_worker("sync_params", [("the number of parameters", str(len(params))),
+                                *((f"parameter {i}", _describe(p)) for i, p in enumerate(params))],
+                                "every worker must build the same model", once=False)
 
-def check_run_workers(fn, world_size, timeout, port):
+# %% ../nbs/90_guards.ipynb #e0a6d5f4
+def check_run_workers(fn, world_size, timeout, port, backend):
+    "run_workers' arguments, before any process starts: a function, as many workers as the machine can run, a timeout, a port, a backend."
     if not callable(fn): raise TypeError(f"run_workers: fn must be a function fn(rank, world_size, *args), got {type(fn).__name__}")
-    _check_count("run_workers", "world_size", world_size)
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
-        raise ValueError(f"run_workers: timeout must be a positive number of seconds, got {timeout!r}")
+    _check_count("run_workers", "world_size", world_size); _check_timeout("run_workers", "timeout", timeout)
     if port is not None and not (_is_count(port) and port <= 65535):
         raise ValueError(f"run_workers: port must be None (a free port) or an int from 1 to 65535, got {port!r}")
+    if backend not in (None, "gloo", "nccl"):
+        raise ValueError(f"run_workers: backend must be None (nccl where CUDA is, else gloo), 'gloo' or 'nccl', got {backend!r}")
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if backend == "nccl" and not gpus:
+        raise ValueError("run_workers: backend 'nccl' runs between CUDA GPUs, and torch finds none "
+                         "(torch.cuda.is_available() is False): use backend='gloo', or None for the default")
+    if backend == "nccl" or (backend is None and gpus):          # nccl, the default with GPUs: a GPU per worker
+        if world_size > gpus:
+            raise ValueError(f"run_workers: with nccl every worker has a GPU of its own, and there are {gpus}: world_size "
+                             f"must be at most {gpus}, got {world_size:,} (backend='gloo' runs more, on the CPU)")
+    elif world_size > 4 * _cores():
+        raise ValueError(f"run_workers: world_size must be at most {4 * _cores()} (4 workers per CPU core, {_cores()} here), "
+                         f"got {world_size:,}: every worker is a process of its own")
+
+def check_spawnable(fn, args):
+    "Spawned workers (nccl, or no fork) are new Pythons that import fn by module and name and unpickle args: refuse what they cannot."
+    import pickle, sys
+    if getattr(fn, "__module__", None) == "__main__" and not hasattr(sys.modules["__main__"], "__file__"):
+        raise ValueError(f"run_workers: the workers are spawned (new Pythons), and {getattr(fn, '__qualname__', fn)} is "
+                         f"defined in this notebook (or session), which they cannot import: put fn in a module and import it")
+    for what, obj in (("fn", fn), ("args", args)):
+        try: pickle.dumps(obj)
+        except Exception as e:
+            raise ValueError(f"run_workers: the workers are spawned (new Pythons), which get fn and args by pickle, and {what} "
+                             f"cannot be pickled ({type(e).__name__}: {e}); a lambda, or a function defined inside "
+                             f"another, cannot: define fn at the top level of a module") from None
+
+# %% ../nbs/90_guards.ipynb #f1b7e6a5
+def check_parallel_main(threads, timeout, seed, bs, world_size):
+    "`python -m backprop.parallel`'s settings, before any process group is made; a --bs with a row per worker."
+    fn = "main"
+    _check_threads(fn, "--threads", threads); _check_timeout(fn, "--timeout", timeout)
+    _check_seed(fn, "--seed", seed); _check_count(fn, "--bs", bs)
+    if bs < world_size:
+        raise ValueError(f"{fn}: --bs {bs} cannot be split across {world_size} workers: each needs at least one row of "
+                         f"every batch; use --bs {world_size} or more")
+
+def check_last_batch(bs, n_train, world_size):
+    "The epoch's last batch, smaller when --bs does not divide the training rows, must have a row per worker too."
+    last = n_train % bs if bs < n_train else 0
+    if 0 < last < world_size:
+        raise ValueError(f"main: --bs {bs} leaves a last batch of {last} row(s) in every epoch ({n_train:,} training "
+                         f"digits = {n_train // bs} x {bs} + {last}), which cannot be split across {world_size} workers: "
+                         f"pick a --bs that divides {n_train:,}, or leaves at least {world_size} rows")
+
+# %% ../nbs/90_guards.ipynb #b3d4f5a6
+def check_time_steps(steps, rounds):
+    "time_steps' arguments: a non-empty dict of name -> step(wait_times), and a count of rounds."
+    if not (isinstance(steps, dict) and steps and all(map(callable, steps.values()))):
+        got = {k: type(v).__name__ for k, v in steps.items()} if isinstance(steps, dict) else type(steps).__name__
+        raise TypeError(f"time_steps: steps must be a non-empty dict of name -> step(wait_times), a function; got {got}")
+    _check_count("time_steps", "rounds", rounds)
+
+def check_time_all_reduce(sizes, reps):
+    "time_all_reduce's arguments: a non-empty list of sizes in bytes, each a positive multiple of 4 (a float32), and a count."
+    if not (isinstance(sizes, (list, tuple)) and sizes and all(_is_count(n) and n % 4 == 0 for n in sizes)):
+        raise ValueError(f"time_all_reduce: sizes must be a non-empty list of sizes in bytes, each a positive multiple of 4 "
+                         f"(one float32), got {sizes!r}")
+    _check_count("time_all_reduce", "reps", reps)
+
+def check_time_compute(fwd_bwd, reps):
+    if not callable(fwd_bwd): raise TypeError(f"time_compute: fwd_bwd must be a function fwd_bwd(xb, yb, *params), got {type(fwd_bwd).__name__}")
+    _check_count("time_compute", "reps", reps)
+
+def check_timing_table(timing):
+    "timing_table's argument: worker_timing's dict of name -> (median step seconds, median waiting seconds)."
+    pair = lambda v: isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(s, numbers.Real) for s in v)
+    if not (isinstance(timing, dict) and timing and all(map(pair, timing.values()))):
+        raise TypeError(f"timing_table: timing must be the dict that worker_timing returns, name -> (step seconds, "
+                        f"waiting seconds), got {type(timing).__name__}")
+
+def check_worker_fault(fault):
+    if fault not in ("raise", "shapes"): raise ValueError(f"worker_fault: fault must be 'raise' or 'shapes', got {fault!r}")
+
+def check_torch_mlp(w1, b1, w2, b2):
+    "TorchMLP's parameters: w1 (n_in, h), b1 (h,), w2 (h, n_out), b2 (n_out,), float tensors of one dtype."
+    _check_wb("TorchMLP", w1, b1, ("w1", "b1")); _check_wb("TorchMLP", w2, b2, ("w2", "b2"))
+    _check_same_dtype("TorchMLP", w1=w1, w2=w2)
+    if w2.shape[0] != w1.shape[1]:
+        raise ValueError(f"TorchMLP: w1 has shape {_shape(w1)} and w2 has shape {_shape(w2)}; w2.shape[0] must equal "
+                         f"w1.shape[1] (n_hidden), because the second layer reads the first layer's output")
+
+# %% ../nbs/90_guards.ipynb #c4e5a6b7
+def _check_cost(fn, **values):
+    "Raise a clear error unless each number of the cost model is finite, and t_compute and beta > 0, nbytes and alpha >= 0."
+    for name, v in values.items():
+        positive = name in ("t_compute", "beta")
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or not (v > 0 if positive else v >= 0):
+            raise ValueError(f"{fn}: {name} must be a finite number {'> 0' if positive else '>= 0'}, got {v!r}")
+
+def _check_models(fn, models, what="models", fields=("t_compute", "nbytes")):
+    "Raise a clear error unless `models` is a non-empty dict of name -> a pair of the cost model's numbers `fields`."
+    if not (isinstance(models, dict) and models):
+        raise TypeError(f"{fn}: {what} must be a non-empty dict of name -> ({', '.join(fields)}), got {type(models).__name__}")
+    for name, pair in models.items():
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(f"{fn}: {what}[{name!r}] must be ({', '.join(fields)}), got {pair!r}")
+        _check_cost(fn, **dict(zip(fields, pair)))
+
+def _check_Ps(fn, Ps):
+    if not (isinstance(Ps, (list, tuple, range)) and len(Ps) and all(map(_is_count, Ps))):
+        raise ValueError(f"{fn}: Ps must be a non-empty list of worker counts (positive ints), got {Ps!r}")
+
+def check_scaling(P, t_compute, nbytes, alpha, beta):
+    _check_count("scaling", "P, the number of workers,", P)
+    _check_cost("scaling", t_compute=t_compute, nbytes=nbytes, alpha=alpha, beta=beta)
+
+def check_breaking_point(t_compute, nbytes, alpha, beta, most):
+    _check_cost("breaking_point", t_compute=t_compute, nbytes=nbytes, alpha=alpha, beta=beta)
+    _check_count("breaking_point", "most", most)
+
+def check_scaling_table(models, alpha, beta, Ps):
+    _check_models("scaling_table", models); _check_cost("scaling_table", alpha=alpha, beta=beta); _check_Ps("scaling_table", Ps)
+
+def check_scaling_report(models, nets, Ps, overlap):
+    fn = "scaling_report"
+    _check_models(fn, models); _check_models(fn, nets, "nets", ("alpha", "beta")); _check_Ps(fn, Ps)
+    if overlap is not None and overlap not in models:
+        raise ValueError(f"{fn}: overlap must be None or the name of one of the models, {list(models)}, got {overlap!r}")
 
 # %% ../nbs/90_guards.ipynb #e4580ef5
-def check_grade(name, fn, exercises):
-    "Raise a clear error unless `name` is one of `exercises` (name -> Exercise) and `fn` a function taking its parameters."
+def check_grade(name, fn, exercises, seed=0):
+    "Raise a clear error unless `name` is one of `exercises` (name -> Exercise), `fn` a function taking its parameters, `seed` a seed."
     import difflib, inspect
     if not isinstance(name, str):
         raise TypeError(f"grade: the first argument is the exercise's name, a string such as 'sigmoid'; got {type(name).__name__}")
@@ -777,6 +997,7 @@ def check_grade(name, fn, exercises):
         near = difflib.get_close_matches(name.lower(), exercises, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
         raise ValueError(f"grade: there is no exercise {name!r}; {hint}The exercises: {', '.join(exercises)}")
+    _check_seed("grade", "seed", seed)
     want = exercises[name].params
     call = f"{name}_grad({', '.join(want)})"
     if not callable(fn):
@@ -888,9 +1109,6 @@ def check_by_name(fn, values):
                          f"an earlier block; a block's parameters are names (see BACKWARD_ORDER)")
 
 # %% ../nbs/90_guards.ipynb #0db317f0
-def _check_seed(fn, seed):
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral): raise TypeError(f"{fn}: seed must be an int, got {seed!r}")
-
 def _check_names(fn, names):
     "Raise a clear error unless `names` is a non-empty list of names of lowercase letters a-z."
     if not isinstance(names, (list, tuple)) or not names:
@@ -913,7 +1131,7 @@ def check_split_names(names, valid_frac, seed):
     if not 1 <= round(valid_frac * len(names)) < len(names):
         raise ValueError(f"split_names: valid_frac {valid_frac} of {len(names)} names leaves "
                          f"{round(valid_frac * len(names))} for validation; each side needs at least one name")
-    _check_seed("split_names", seed)
+    _check_seed("split_names", "seed", seed)
 
 def check_init_charmlp(d, H, block_size, generator, dtype):
     for name, n in (("d", d), ("H", H), ("block_size", block_size)): _check_count("init_charmlp", name, n)
@@ -936,7 +1154,7 @@ def check_train_charmlp(params, X, Y, steps, bs, lr, seed, by_hand):
     fn = "train_charmlp"
     check_params_batch(fn, params, X, Y)
     _check_count(fn, "steps", steps); _check_count(fn, "bs", bs, least=2); _check_lr(fn, lr)
-    _check_seed(fn, seed)
+    _check_seed(fn, "seed", seed)
     if not isinstance(by_hand, bool): raise TypeError(f"{fn}: by_hand must be True (our gradients) or False (autograd's), got {by_hand!r}")
 
 def check_grad_table(rows, extra, row_type):

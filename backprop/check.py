@@ -240,7 +240,7 @@ def _fd_rows(loss_fn, inputs, i, g, ag, fd_max, gen, ag_row):
 # %% ../nbs/93_check_report.ipynb #bcbf1642
 def check_grads(loss_fn, inputs, grads, fd_max=1000):
     "Compare the hand-computed `grads` of the scalar `loss_fn(*inputs)` with autograd and central differences; a `GradReport`."
-    check_check_grads(loss_fn, inputs, grads, fd_max)    # a function, lists of tensors, a count, a finite scalar loss: appendix 90
+    check_check_grads(loss_fn, inputs, grads, fd_max, TOLERANCES)   # a function, lists of tensors, a count, a finite scalar loss: appendix 90
     originals, inputs = inputs, [t.detach().clone() for t in inputs]    # our copies: the caller's tensors are never touched
     names = _names(loss_fn, len(inputs))
     sizes = [(n, tuple(t.shape)) for n, t in zip(names, inputs, strict=True)]

@@ -9,7 +9,7 @@ __all__ = ['Tensor', 'mse', 'cross_entropy', 'draw_graph']
 import math
 import torch
 from .guards import (_shape, _is_number, check_ag_data, check_ag_operand, check_ag_matmul, check_ag_broadcast,
-                             check_ag_pow, check_ag_rpow, check_ag_log, check_ag_dims, check_ag_mse, check_ag_cross_entropy)
+                             check_ag_pow, check_ag_rpow, check_ag_log, check_ag_dims, check_ag_to, check_ag_mse, check_ag_cross_entropy)
 
 # %% ../nbs/10_autograd.ipynb #2f2031e6
 class Tensor:
@@ -21,6 +21,7 @@ class Tensor:
         self._parents, self._op, self._backward = tuple(_parents), _op, None
         self.requires_grad = bool(requires_grad) or any(p.requires_grad for p in self._parents)
 
+    number = None                              # a number constant keeps its Python number here (see _operand)
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
@@ -31,27 +32,40 @@ class Tensor:
         return f"Tensor({what}, {f'op={self._op!r}' if self._op else 'leaf'}, requires_grad={self.requires_grad})"
 
 # %% ../nbs/10_autograd.ipynb #cf41a754
-def _result(data, parents, op, backward):
-    "The Tensor `data` made by operation `op` from `parents`, with `backward` (G -> one gradient per parent)."
+def _result(data, parents, op, backward, saved=()):
+    "The Tensor `data` made by `op` from `parents`; `backward(g, *saved)` gives one gradient per parent. `saved`: the parents (and 'out') it reads."
     out = Tensor(data, _parents=parents, _op=op)
-    out._backward = backward
+    out._backward, out._saved = backward, saved
+    out._saved_values = tuple(out.data if s == "out" else _value(s) for s in saved)     # as the forward left them
+    out._versions = tuple(getattr(v, "_version", None) for v in out._saved_values)      # in-place changes so far: chapter 11
     return out
 
+def _value(t):
+    "What an operation computes with: a number constant's Python number (torch combines it unrounded), or the data."
+    return t.data if t.number is None else t.number
+
 def _operand(fn, x, like):
-    "`x` as a Tensor: a number becomes a constant of `like`'s dtype; a torch tensor or another dtype is refused."
+    "`x` as a Tensor: a number becomes a number constant; a torch tensor or another dtype is refused."
     check_ag_operand(fn, x, like)  # a number, or a Tensor of like's dtype: appendix 90
-    return Tensor(torch.tensor(float(x), dtype=like.dtype)) if _is_number(x) else x
+    if not _is_number(x): return x
+    const = Tensor(torch.tensor(float(x), dtype=torch.float64))
+    const.number = float(x)
+    return const
+
+def _const(c, like):
+    "A torch tensor `c` that a closure uses as a constant, in the kind of `like`: as it is, or a Tensor with no gradient."
+    return c if isinstance(like, torch.Tensor) else Tensor(c)
 
 # %% ../nbs/10_autograd.ipynb #5cef206d
 def _matmul(self, other):
     "`self @ other` for 2-D Tensors: (N, k) @ (k, m) -> (N, m)."
     other = _operand("matmul", other, self)
     check_ag_matmul(self, other)  # 2-D, with the same k: appendix 90
-    x, w = self.data, other.data
-    def backward(g):                              # g = dL/dZ: (N, m)
+    def backward(g, x, w):                        # g = dL/dZ: (N, m); x and w as the forward saw them
         return g @ w.t(), x.t() @ g               # (N, m) @ (m, k) -> (N, k);  (k, N) @ (N, m) -> (k, m)
-    return _result(x @ w, (self, other), "@", backward)
+    return _result(self.data @ other.data, (self, other), "@", backward, saved=(self, other))
 Tensor.__matmul__ = _matmul
+Tensor.__rmatmul__ = lambda self, other: _operand("matmul", other, self) @ self    # torch_tensor @ Tensor: refused, clearly
 
 # %% ../nbs/10_autograd.ipynb #425e92d2
 def _unbroadcast(g, shape):
@@ -67,28 +81,28 @@ def _add(self, other):
     other = _operand("add", other, self); check_ag_broadcast("add", self, other)  # appendix 90
     sa, sb = self.shape, other.shape
     def backward(g): return _unbroadcast(g, sa), _unbroadcast(g, sb)     # G (broadcast shape) -> sa, sb
-    return _result(self.data + other.data, (self, other), "+", backward)
+    return _result(_value(self) + _value(other), (self, other), "+", backward)
 
 def _mul(self, other):
     "`self * other`, broadcasting: dL/da = G * b and dL/db = G * a, each summed back to its input's shape."
     other = _operand("mul", other, self); check_ag_broadcast("mul", self, other)
-    a, b = self.data, other.data
-    def backward(g): return _unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)
-    return _result(a * b, (self, other), "*", backward)
+    sa, sb = self.shape, other.shape
+    def backward(g, a, b): return _unbroadcast(g * b, sa), _unbroadcast(g * a, sb)
+    return _result(_value(self) * _value(other), (self, other), "*", backward, saved=(self, other))
 
 Tensor.__add__ = Tensor.__radd__ = _add
 Tensor.__mul__ = Tensor.__rmul__ = _mul
 Tensor.__neg__ = lambda self: self * -1.
-Tensor.__sub__ = lambda self, other: self + (-_operand("sub", other, self))
-Tensor.__rsub__ = lambda self, other: _operand("sub", other, self) + (-self)
+Tensor.__sub__ = lambda self, other: self + (-other if _is_number(other) else -_operand("sub", other, self))
+Tensor.__rsub__ = lambda self, other: -self + _operand("sub", other, self)          # number - Tensor
 
 # %% ../nbs/10_autograd.ipynb #510865a7
 def _div(self, other):
     "`self / other`, broadcasting: dL/da = G / b and dL/db = -G * a / b**2, each summed back to its input's shape."
     other = _operand("div", other, self); check_ag_broadcast("div", self, other)
-    a, b = self.data, other.data
-    def backward(g): return _unbroadcast(g / b, a.shape), _unbroadcast(-g * a / b ** 2, b.shape)
-    return _result(a / b, (self, other), "/", backward)
+    sa, sb = self.shape, other.shape
+    def backward(g, a, b): return _unbroadcast(g / b, sa), _unbroadcast(-g * a / b ** 2, sb)
+    return _result(_value(self) / _value(other), (self, other), "/", backward, saved=(self, other))
 
 Tensor.__truediv__ = _div
 Tensor.__rtruediv__ = lambda self, other: _operand("div", other, self) / self       # number / Tensor
@@ -96,45 +110,38 @@ Tensor.__rtruediv__ = lambda self, other: _operand("div", other, self) / self   
 # %% ../nbs/10_autograd.ipynb #aa568f2e
 def _relu(self):
     "max(x, 0) element-wise; dL/dx = G where x > 0, else 0 (chapter 3's relu_grad)."
-    x = self.data
-    return _result(torch.relu(x), (self,), "relu", lambda g: (g * (x > 0).to(x.dtype),))
+    return _result(torch.relu(self.data), (self,), "relu", lambda g, x: (g * (x > 0).to(x.dtype),), saved=(self,))
 
 def _pow(self, p):
     "x ** p for a number p; dL/dx = G * p * x ** (p - 1)."
     check_ag_pow(p)  # a Python number: appendix 90
-    x = self.data
-    def backward(g): return (g * p * x ** (p - 1),) if p != 0 else (torch.zeros_like(x),)   # x ** 0 = 1: no slope (not 0 * inf at x = 0)
-    return _result(x ** p, (self,), f"**{p}", backward)
+    def backward(g, x): return (g * p * x ** (p - 1),) if p != 0 else (g * 0.,)   # x ** 0 = 1: no slope (not 0 * inf at x = 0)
+    return _result(self.data ** p, (self,), f"**{p}", backward, saved=(self,))
 
 def _rpow(self, c):
     "c ** x for a number c > 0; dL/dx = G * c ** x * log(c)."
     check_ag_rpow(c)  # a positive Python number: appendix 90
-    out = c ** self.data
-    return _result(out, (self,), f"{c}**", lambda g: (g * out * math.log(c),))
+    return _result(c ** self.data, (self,), f"{c}**", lambda g, out: (g * out * math.log(c),), saved=("out",))
 
 Tensor.relu, Tensor.__pow__, Tensor.__rpow__ = _relu, _pow, _rpow
 
 # %% ../nbs/10_autograd.ipynb #bb4ca89b
 def _exp(self):
     "e ** x; dL/dx = G * e ** x, the output itself."
-    out = self.data.exp()
-    return _result(out, (self,), "exp", lambda g: (g * out,))
+    return _result(self.data.exp(), (self,), "exp", lambda g, out: (g * out,), saved=("out",))
 
 def _log(self):
     "The natural log, for x > 0; dL/dx = G / x."
     check_ag_log(self)  # every x > 0: appendix 90
-    x = self.data
-    return _result(x.log(), (self,), "log", lambda g: (g / x,))
+    return _result(self.data.log(), (self,), "log", lambda g, x: (g / x,), saved=(self,))
 
 def _tanh(self):
     "tanh(x); dL/dx = G * (1 - tanh(x) ** 2), from the output."
-    out = self.data.tanh()
-    return _result(out, (self,), "tanh", lambda g: (g * (1 - out ** 2),))
+    return _result(self.data.tanh(), (self,), "tanh", lambda g, out: (g * (1 - out ** 2),), saved=("out",))
 
 def _sigmoid(self):
     "1 / (1 + e ** -x); dL/dx = G * s * (1 - s), with s the output."
-    out = self.data.sigmoid()
-    return _result(out, (self,), "sigmoid", lambda g: (g * out * (1 - out),))
+    return _result(self.data.sigmoid(), (self,), "sigmoid", lambda g, out: (g * out * (1 - out),), saved=("out",))
 
 Tensor.exp, Tensor.log, Tensor.tanh, Tensor.sigmoid = _exp, _log, _tanh, _sigmoid
 
@@ -148,39 +155,50 @@ def _dims(fn, t, dim):
 def _sum(self, dim=None, keepdim=False):
     "Sum over `dim` (all axes by default); dL/dx is G copied back along the summed axes."
     dims, shape = _dims("sum", self, dim), self.shape
-    def backward(g):
-        if not keepdim:
-            for d in dims: g = g.unsqueeze(d)     # put the summed axes back, as size 1
-        return (g.expand(shape),)                 # then copy along them
+    kept = tuple(1 if d in dims else n for d, n in enumerate(shape))         # x's shape, the summed axes of size 1
+    def backward(g): return (g.reshape(kept).expand(shape),)                # put them back as size 1, then copy along them
     return _result(self.data.sum(dims, keepdim=keepdim), (self,), "sum", backward)
 
-def _mean(self, dim=None, keepdim=False):
-    "Mean over `dim`: the sum divided by n, the number of terms; dL/dx is G / n copied back."
-    n = math.prod(self.shape[d] for d in _dims("mean", self, dim))
-    return self.sum(dim, keepdim) * (1. / n)
+def _to(self, dtype):
+    "The values in `dtype` (itself if it has it); dL/dx is G cast back to x's dtype."
+    check_ag_to(self, dtype)  # a floating-point torch.dtype: appendix 90
+    if dtype == self.dtype: return self
+    x_dtype = self.dtype
+    return _result(self.data.to(dtype), (self,), f"to {dtype}".replace("torch.", ""), lambda g: (g.to(x_dtype),))
 
-Tensor.sum, Tensor.mean = _sum, _mean
+def _mean(self, dim=None, keepdim=False):
+    "Mean over `dim`: the sum divided by n, the number of terms; dL/dx is G / n copied back. float16 and bfloat16 sum in float32."
+    n = math.prod(self.shape[d] for d in _dims("mean", self, dim))
+    wide = torch.float32 if self.dtype in (torch.float16, torch.bfloat16) else self.dtype
+    return (self.to(wide).sum(dim, keepdim) * (1. / n if n else math.nan)).to(self.dtype)   # an empty mean is NaN
+
+Tensor.sum, Tensor.mean, Tensor.to = _sum, _mean, _to
 
 # %% ../nbs/10_autograd.ipynb #0e5cd18b
 def mse(out, targ):
     "Mean squared error of an (N, 1) Tensor `out` against an (N,) constant target; a scalar Tensor."
     check_ag_mse(out, targ)  # (N, 1) and (N,), one dtype, a constant target: appendix 90
-    diff = out.data.squeeze(-1) - targ.data       # (N,); .data holds the values of a Tensor, and of a torch tensor
-    def backward(g): return (g * 2. * diff.unsqueeze(-1) / diff.shape[0],)   # chapter 3's mse_grad: (N, 1)
-    return _result(diff.pow(2).mean(), (out,), "mse", backward)
+    targ, N = targ.data, out.shape[0]             # .data holds the values of a Tensor, and of a torch tensor
+    def backward(g, o): return (g * 2. * (o - _const(targ.unsqueeze(-1), o)) / N,)   # chapter 3's mse_grad: (N, 1)
+    return _result((out.data.squeeze(-1) - targ).pow(2).mean(), (out,), "mse", backward, saved=(out,))
+
+def _softmax(z):
+    "Softmax over axis 1 of (N, C) logits, torch tensors or Tensors; the row max, a constant, keeps exp in range."
+    e = (z - _const(z.data.amax(1, keepdim=True), z)).exp()
+    return e / e.sum(1, keepdim=True)
 
 def cross_entropy(logits, targ):
     "Mean cross-entropy of (N, C) logits against (N,) integer class labels in [0, C); a scalar Tensor."
     check_ag_cross_entropy(logits, targ)  # shapes, labels in range, finite logits: appendix 90
     z, targ, N = logits.data, targ.long(), logits.shape[0]
     picked = z.gather(1, targ.unsqueeze(1)).squeeze(1)  # z[n, y_n]: (N,)
-    def backward(g):  # chapter 9: (softmax - onehot) / N
+    def backward(g, z):  # chapter 9: (softmax - onehot) / N
         onehot = torch.nn.functional.one_hot(targ, z.shape[1]).to(z.dtype)  # (N, C)
-        return (g * (torch.softmax(z, dim=1) - onehot) / N,)
-    return _result((torch.logsumexp(z, dim=1) - picked).mean(), (logits,), "cross_entropy", backward)
+        return (g * (_softmax(z) - _const(onehot, z)) / N,)
+    return _result((torch.logsumexp(z, dim=1) - picked).mean(), (logits,), "cross_entropy", backward, saved=(logits,))
 
 # %% ../nbs/11_autograd_backward.ipynb #e72dc1a8
-from .guards import check_ag_backward, check_ag_closure
+from .guards import check_ag_backward, check_ag_closure, check_ag_saved
 
 # %% ../nbs/11_autograd_backward.ipynb #3d9a799f
 def _grad_parents(t): return [p for p in t._parents if p.requires_grad]
@@ -198,26 +216,40 @@ def _topo_order(root, parents=_grad_parents):
     return order
 
 # %% ../nbs/11_autograd_backward.ipynb #f91cecd0
-def _closure(t, g):
+def _saved(t, graph=False):
+    "What t's closure reads: the values the forward saved or, to record the backward pass (chapter 17), the Tensors themselves."
+    check_ag_saved(t, graph)  # not changed in place since the forward (torch's version counter): appendix 90
+    if not graph: return t._saved_values
+    return [t if s == "out" else s if s.number is None else s.number for s in t._saved]
+
+def _closure(t, g, graph=False):
     "The gradients that t's backward closure passes back for G = g: one per parent, each of its parent's shape."
-    grads = t._backward(g)
-    check_ag_closure(t, grads)  # a wrong derivation is named here, by its op: appendix 90
+    grads = t._backward(g, *_saved(t, graph))
+    check_ag_closure(t, grads, graph)  # a wrong derivation is named here, by its op: appendix 90
     return grads
 
-def _backward(self, gradient=None, retain_graph=False):
+def _as_grad(x, graph):
+    "x (a torch tensor, a Tensor or a number) as a gradient of this backward pass: a Tensor if it is recorded, else torch's."
+    if isinstance(x, Tensor): return x if graph else x.data
+    return Tensor(x) if graph and isinstance(x, torch.Tensor) else x
+
+# %% ../nbs/11_autograd_backward.ipynb #3d17c23f
+def _backward(self, gradient=None, retain_graph=None, create_graph=False):
     "Fill `.grad` of every tensor this one depends on: leaves accumulate, intermediates get this call's gradient."
     order = _topo_order(self)
     check_ag_backward(self, gradient, order)  # needs grad; a scalar or gradient= of its shape; not freed: appendix 90
-    grads = {self: torch.ones_like(self.data) if gradient is None else gradient}
+    if retain_graph is None: retain_graph = create_graph              # as PyTorch: a recorded backward keeps the graph
+    grads = {self: _as_grad(torch.ones_like(self.data) if gradient is None else gradient, create_graph)}
     for t in reversed(order):                     # every tensor after all the tensors computed from it
         g = grads.pop(t)                          # complete: every consumer has added its share
         if t.is_leaf:                             # leaves accumulate; the first time, into a contiguous copy of their own
-            t.grad = g.clone(memory_format=torch.contiguous_format) if t.grad is None else t.grad + g
+            if t.grad is None: t.grad = g if create_graph else g.clone(memory_format=torch.contiguous_format)
+            else: t.grad = _as_grad(t.grad, create_graph) + g
             continue
         t.grad = g                                                  # intermediates: this call's gradient
-        for p, pg in zip(t._parents, _closure(t, g), strict=True):
+        for p, pg in zip(t._parents, _closure(t, g, create_graph), strict=True):
             if p.requires_grad: grads[p] = grads[p] + pg if p in grads else pg    # used twice: the paths add up
-        if not retain_graph: t._backward = None                    # free the closure and what it saved
+        if not retain_graph: t._backward = t._saved_values = None  # free the closure and what it saved
 
 def _zero_grad(self):
     "Forget the accumulated gradient: `.grad` becomes None (PyTorch's default, set_to_none=True)."

@@ -10,11 +10,11 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_load_names', 'c
            'check_grad_report', 'check_minibatches', 'check_sgd_step', 'check_random_shift', 'check_fit',
            'check_plot_loss', 'check_logsumexp', 'check_log_softmax', 'check_nll', 'check_cross_entropy',
            'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul', 'check_ag_broadcast',
-           'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse', 'check_ag_cross_entropy',
-           'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_matmul_flops',
-           'check_fast_forward_and_backward', 'check_shard', 'check_parallel_forward_and_backward',
-           'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
-           'check_grade']
+           'check_ag_to', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse',
+           'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_saved', 'check_ag_closure', 'check_ag_draw_graph',
+           'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
+           'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
+           'check_sync_params', 'check_run_workers', 'check_grade']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -499,9 +499,14 @@ def _check_is_Tensor(fn, name, x):
         raise TypeError(f"{fn}: {name} must be a Tensor, got {type(x).__name__}{hint}")
 
 def check_ag_data(data):
-    "Tensor(data): a floating-point torch tensor, or a Python number."
+    "Tensor(data): a floating-point torch tensor with values (not meta, not an inference tensor), or a Python number."
     if _is_ag_tensor(data): raise TypeError("Tensor: data is already a Tensor; use it directly")
-    if not _is_number(data): _check_tensor("Tensor", "data", data)
+    if _is_number(data): return
+    _check_tensor("Tensor", "data", data)
+    if data.is_meta: raise ValueError(f"Tensor: data is a meta tensor of shape {_shape(data)}: it has a shape but no values to compute with")
+    if data.is_inference():
+        raise ValueError("Tensor: data was made under torch.inference_mode and has no version counter, which backward() needs "
+                         "to detect in-place changes; make it outside inference mode, or pass data.clone() made there")
 
 def check_ag_operand(fn, x, like):
     "The other operand of `like` in operation `fn`: a number, or a Tensor of like's dtype; a torch tensor is refused."
@@ -510,7 +515,8 @@ def check_ag_operand(fn, x, like):
         raise TypeError(f"{fn}: got a torch.Tensor; wrap it as Tensor(t) for a constant "
                         f"or Tensor(t, requires_grad=True) for a parameter")
     if not _is_ag_tensor(x): raise TypeError(f"{fn}: expected a Tensor or a number, got {type(x).__name__}")
-    _check_same_dtype(fn, left=like.data, right=x.data)
+    if x.number is None and like.number is None:                       # a number constant combines with any dtype
+        _check_same_dtype(fn, left=like.data, right=x.data)
 
 # %% ../nbs/90_guards.ipynb #759e9818
 def check_ag_matmul(a, b):
@@ -523,6 +529,12 @@ def check_ag_broadcast(fn, a, b):
     "An element-wise operation `fn` of Tensors `a` and `b`: their shapes must broadcast together."
     try: torch.broadcast_shapes(a.shape, b.shape)
     except RuntimeError: raise ValueError(f"{fn}: shapes {_shape(a.data)} and {_shape(b.data)} cannot be broadcast together") from None
+
+def check_ag_to(t, dtype):
+    "x.to(dtype): a floating-point torch.dtype."
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point or dtype.is_complex:
+        raise TypeError(f"to: dtype must be a floating-point torch.dtype (torch.float16, torch.bfloat16, torch.float32 "
+                        f"or torch.float64), got {dtype!r}")
 
 def check_ag_pow(p):
     "x ** p: the exponent is a Python number."
@@ -574,7 +586,7 @@ def check_ag_cross_entropy(logits, targ):
 
 # %% ../nbs/90_guards.ipynb #5d239d43
 def check_ag_backward(t, gradient, order):
-    "t.backward(gradient): t needs a gradient; a scalar, or `gradient` of t's shape and dtype; no tensor of `order` freed."
+    "t.backward(gradient): t needs a gradient; a scalar, or `gradient` (torch tensor or Tensor) of t's shape and dtype; no tensor of `order` freed."
     if not t.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad; create the parameters it comes from "
                            "with Tensor(data, requires_grad=True)")
@@ -583,18 +595,35 @@ def check_ag_backward(t, gradient, order):
                            f"shape {_shape(t.data)}; reduce it to a loss first (.sum(), .mean(), mse) or pass "
                            f"gradient=, the upstream gradient dL/d(output), a tensor of shape {_shape(t.data)}")
     if gradient is not None:
-        _check_tensor("backward", "gradient", gradient); _check_same_dtype("backward", output=t.data, gradient=gradient)
-        if gradient.shape != t.shape:
-            raise ValueError(f"backward: gradient has shape {_shape(gradient)}; it must have the output's shape {_shape(t.data)}")
+        g = gradient.data if _is_ag_tensor(gradient) else gradient     # a Tensor is accepted, as its values
+        _check_tensor("backward", "gradient", g); _check_same_dtype("backward", output=t.data, gradient=g)
+        if g.shape != t.shape:
+            raise ValueError(f"backward: gradient has shape {_shape(g)}; it must have the output's shape {_shape(t.data)}")
     if any(n._parents and n._backward is None for n in order):          # a result whose closure was dropped
         raise RuntimeError("backward: trying to backward through the graph a second time; the first backward() freed it "
                            "(as PyTorch does). Run the forward pass again, or call the first backward(retain_graph=True)")
 
-def check_ag_closure(t, grads):
-    "The gradients that t's backward closure returned: one per input, each of its input's shape."
+def check_ag_saved(t, graph):
+    "What t's closure reads was not changed in place since the forward (torch's version counter), nor, to be recorded, replaced."
+    for s, value, version in zip(t._saved, t._saved_values, t._versions):
+        what = "its output" if s == "out" else f"its input {next(i for i, p in enumerate(t._parents) if p is s)}"
+        if version is not None and value._version != version:
+            raise RuntimeError(f"backward of {t._op!r}: {what}, of shape {_shape(value)}, was modified by an inplace operation "
+                               f"after the forward pass (version {version}, now {value._version}), so its gradient would use the "
+                               f"new values; change .data only after backward(), or run the forward pass again")
+        if graph and s != "out" and s.number is None and s.data is not value:
+            raise RuntimeError(f"backward of {t._op!r}: the .data of {what} was replaced after the forward pass; "
+                               f"run the forward pass again")
+
+def check_ag_closure(t, grads, graph=False):
+    "The gradients that t's backward closure returned: one per input, each of its input's shape; Tensors if recorded."
     for p, pg in zip(t._parents, grads, strict=True):
+        if p.requires_grad and graph and not _is_ag_tensor(pg):
+            raise RuntimeError(f"backward(create_graph=True): the closure of {t._op!r} returned a {type(pg).__name__}, not a "
+                               f"Tensor: it computes its gradient with torch, outside the graph, so it has no second "
+                               f"derivative; write it with Tensor operations")
         if p.requires_grad and pg.shape != p.shape:
-            raise RuntimeError(f"backward of {t._op!r} gave a gradient of shape {_shape(pg)} "
+            raise RuntimeError(f"backward of {t._op!r} gave a gradient of shape {_shape(pg.data)} "
                                f"for an input of shape {_shape(p.data)}")
 
 def check_ag_draw_graph(root, ax):

@@ -9,7 +9,7 @@ __all__ = ['Tensor', 'mse', 'cross_entropy', 'draw_graph']
 import math
 import torch
 from .guards import (_shape, _is_number, check_ag_data, check_ag_operand, check_ag_matmul, check_ag_broadcast,
-                             check_ag_pow, check_ag_rpow, check_ag_log, check_ag_dims, check_ag_to, check_ag_mse, check_ag_cross_entropy)
+                             check_ag_pow, check_ag_rpow, check_ag_log, check_ag_dims, check_ag_mse, check_ag_cross_entropy)
 
 # %% ../nbs/10_autograd.ipynb #2f2031e6
 class Tensor:
@@ -21,7 +21,7 @@ class Tensor:
         self._parents, self._op, self._backward = tuple(_parents), _op, None
         self.requires_grad = bool(requires_grad) or any(p.requires_grad for p in self._parents)
 
-    number = None                              # a number constant keeps its Python number here (see _operand)
+    number = None                              # a number constant's Python number (_operand)
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
@@ -33,39 +33,34 @@ class Tensor:
 
 # %% ../nbs/10_autograd.ipynb #cf41a754
 def _result(data, parents, op, backward, saved=()):
-    "The Tensor `data` made by `op` from `parents`; `backward(g, *saved)` gives one gradient per parent. `saved`: the parents (and 'out') it reads."
+    "The Tensor `data` made by `op` from `parents`; `backward(g, *saved)` returns a gradient per parent."
     out = Tensor(data, _parents=parents, _op=op)
     out._backward, out._saved = backward, saved
-    out._saved_values = tuple(out.data if s == "out" else _value(s) for s in saved)     # as the forward left them
-    out._versions = tuple(getattr(v, "_version", None) for v in out._saved_values)      # in-place changes so far: chapter 11
+    out._saved_values = tuple(out.data if s == "out" else _value(s) for s in saved)
+    out._versions = tuple(getattr(v, "_version", None) for v in out._saved_values)
     return out
 
-def _value(t):
-    "What an operation computes with: a number constant's Python number (torch combines it unrounded), or the data."
-    return t.data if t.number is None else t.number
+def _value(t): return t.data if t.number is None else t.number
 
 def _operand(fn, x, like):
     "`x` as a Tensor: a number becomes a number constant; a torch tensor or another dtype is refused."
     check_ag_operand(fn, x, like)  # a number, or a Tensor of like's dtype: appendix 90
     if not _is_number(x): return x
-    const = Tensor(torch.tensor(float(x), dtype=torch.float64))
-    const.number = float(x)
+    const = Tensor(torch.tensor(float(x), dtype=torch.float64)); const.number = float(x)
     return const
 
-def _const(c, like):
-    "A torch tensor `c` that a closure uses as a constant, in the kind of `like`: as it is, or a Tensor with no gradient."
-    return c if isinstance(like, torch.Tensor) else Tensor(c)
+def _const(c, like): return c if isinstance(like, torch.Tensor) else Tensor(c)
 
 # %% ../nbs/10_autograd.ipynb #5cef206d
 def _matmul(self, other):
     "`self @ other` for 2-D Tensors: (N, k) @ (k, m) -> (N, m)."
     other = _operand("matmul", other, self)
     check_ag_matmul(self, other)  # 2-D, with the same k: appendix 90
-    def backward(g, x, w):                        # g = dL/dZ: (N, m); x and w as the forward saw them
+    def backward(g, x, w):                        # g = dL/dZ: (N, m)
         return g @ w.t(), x.t() @ g               # (N, m) @ (m, k) -> (N, k);  (k, N) @ (N, m) -> (k, m)
     return _result(self.data @ other.data, (self, other), "@", backward, saved=(self, other))
 Tensor.__matmul__ = _matmul
-Tensor.__rmatmul__ = lambda self, other: _operand("matmul", other, self) @ self    # torch_tensor @ Tensor: refused, clearly
+Tensor.__rmatmul__ = lambda self, other: _operand("matmul", other, self) @ self    # torch @ Tensor: a clear error
 
 # %% ../nbs/10_autograd.ipynb #425e92d2
 def _unbroadcast(g, shape):
@@ -94,7 +89,7 @@ Tensor.__add__ = Tensor.__radd__ = _add
 Tensor.__mul__ = Tensor.__rmul__ = _mul
 Tensor.__neg__ = lambda self: self * -1.
 Tensor.__sub__ = lambda self, other: self + (-other if _is_number(other) else -_operand("sub", other, self))
-Tensor.__rsub__ = lambda self, other: -self + _operand("sub", other, self)          # number - Tensor
+Tensor.__rsub__ = lambda self, other: -self + _operand("sub", other, self)
 
 # %% ../nbs/10_autograd.ipynb #510865a7
 def _div(self, other):
@@ -155,46 +150,33 @@ def _dims(fn, t, dim):
 def _sum(self, dim=None, keepdim=False):
     "Sum over `dim` (all axes by default); dL/dx is G copied back along the summed axes."
     dims, shape = _dims("sum", self, dim), self.shape
-    kept = tuple(1 if d in dims else n for d, n in enumerate(shape))         # x's shape, the summed axes of size 1
-    def backward(g): return (g.reshape(kept).expand(shape),)                # put them back as size 1, then copy along them
+    kept = tuple(1 if d in dims else n for d, n in enumerate(shape))         # the summed axes back, as size 1
+    def backward(g): return (g.reshape(kept).expand(shape),)                # then copy along them
     return _result(self.data.sum(dims, keepdim=keepdim), (self,), "sum", backward)
 
-def _to(self, dtype):
-    "The values in `dtype` (itself if it has it); dL/dx is G cast back to x's dtype."
-    check_ag_to(self, dtype)  # a floating-point torch.dtype: appendix 90
-    if dtype == self.dtype: return self
-    x_dtype = self.dtype
-    return _result(self.data.to(dtype), (self,), f"to {dtype}".replace("torch.", ""), lambda g: (g.to(x_dtype),))
-
 def _mean(self, dim=None, keepdim=False):
-    "Mean over `dim`: the sum divided by n, the number of terms; dL/dx is G / n copied back. float16 and bfloat16 sum in float32."
+    "Mean over `dim`: the sum divided by n, the number of terms; dL/dx is G / n copied back."
     n = math.prod(self.shape[d] for d in _dims("mean", self, dim))
-    wide = torch.float32 if self.dtype in (torch.float16, torch.bfloat16) else self.dtype
-    return (self.to(wide).sum(dim, keepdim) * (1. / n if n else math.nan)).to(self.dtype)   # an empty mean is NaN
+    return self.sum(dim, keepdim) * (1. / n if n else math.nan)          # an empty mean is NaN, as in torch
 
-Tensor.sum, Tensor.mean, Tensor.to = _sum, _mean, _to
+Tensor.sum, Tensor.mean = _sum, _mean
 
 # %% ../nbs/10_autograd.ipynb #0e5cd18b
 def mse(out, targ):
     "Mean squared error of an (N, 1) Tensor `out` against an (N,) constant target; a scalar Tensor."
     check_ag_mse(out, targ)  # (N, 1) and (N,), one dtype, a constant target: appendix 90
-    targ, N = targ.data, out.shape[0]             # .data holds the values of a Tensor, and of a torch tensor
+    targ, N = targ.data, out.shape[0]             # .data: the values of a Tensor, or of a torch tensor
     def backward(g, o): return (g * 2. * (o - _const(targ.unsqueeze(-1), o)) / N,)   # chapter 3's mse_grad: (N, 1)
     return _result((out.data.squeeze(-1) - targ).pow(2).mean(), (out,), "mse", backward, saved=(out,))
-
-def _softmax(z):
-    "Softmax over axis 1 of (N, C) logits, torch tensors or Tensors; the row max, a constant, keeps exp in range."
-    e = (z - _const(z.data.amax(1, keepdim=True), z)).exp()
-    return e / e.sum(1, keepdim=True)
 
 def cross_entropy(logits, targ):
     "Mean cross-entropy of (N, C) logits against (N,) integer class labels in [0, C); a scalar Tensor."
     check_ag_cross_entropy(logits, targ)  # shapes, labels in range, finite logits: appendix 90
     z, targ, N = logits.data, targ.long(), logits.shape[0]
     picked = z.gather(1, targ.unsqueeze(1)).squeeze(1)  # z[n, y_n]: (N,)
-    def backward(g, z):  # chapter 9: (softmax - onehot) / N
-        onehot = torch.nn.functional.one_hot(targ, z.shape[1]).to(z.dtype)  # (N, C)
-        return (g * (_softmax(z) - _const(onehot, z)) / N,)
+    def backward(g, z):  # chapter 9: (softmax - onehot) / N; the row max keeps exp in range
+        e, onehot = (z - _const(z.data.amax(1, keepdim=True), z)).exp(), torch.nn.functional.one_hot(targ, z.shape[1])
+        return (g * (e / e.sum(1, keepdim=True) - _const(onehot.to(z.dtype), z)) / N,)
     return _result((torch.logsumexp(z, dim=1) - picked).mean(), (logits,), "cross_entropy", backward, saved=(logits,))
 
 # %% ../nbs/11_autograd_backward.ipynb #e72dc1a8

@@ -14,7 +14,8 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_load_names', 'c
            'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_saved', 'check_ag_closure', 'check_ag_draw_graph',
            'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
            'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
-           'check_sync_params', 'check_run_workers', 'check_grade']
+           'check_sync_params', 'check_run_workers', 'check_grade', 'check_lin_jvp', 'check_relu_jvp', 'check_mse_jvp',
+           'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -619,8 +620,8 @@ def check_ag_closure(t, grads, graph=False):
     "The gradients that t's backward closure returned: one per input, each of its input's shape; Tensors if recorded."
     for p, pg in zip(t._parents, grads, strict=True):
         if p.requires_grad and graph and not _is_ag_tensor(pg):
-            raise RuntimeError(f"backward(create_graph=True): the closure of {t._op!r} returned a {type(pg).__name__}, not a "
-                               f"Tensor: it computes its gradient with torch, outside the graph, so it has no second "
+            raise RuntimeError(f"backward(create_graph=True): the closure of {t._op!r} returned a "
+                               f"{'torch.Tensor' if isinstance(pg, torch.Tensor) else type(pg).__name__}, not a backprop.autograd.Tensor: it computes its gradient with torch, outside the graph, so it has no second "
                                f"derivative; write it with Tensor operations")
         if p.requires_grad and pg.shape != p.shape:
             raise RuntimeError(f"backward of {t._op!r} gave a gradient of shape {_shape(pg.data)} "
@@ -815,3 +816,59 @@ def check_grade(name, fn, exercises):
     except TypeError:
         raise TypeError(f"grade: {getattr(fn, '__name__', 'your function')}{sig} cannot be called as {call}: "
                         f"the {name!r} exercise passes {len(want)} arguments, {', '.join(want)}") from None
+
+# %% ../nbs/90_guards.ipynb #26ef0bfd
+def _check_tangent(fn, name, primal, tangent):
+    "A tangent of `primal` (called `name`): a torch tensor of its shape and dtype."
+    _check_tensor(fn, f"{name}_t", tangent)
+    if tangent.shape != primal.shape:
+        raise ValueError(f"{fn}: {name}_t has shape {_shape(tangent)}; a tangent must have the shape of {name}, {_shape(primal)}")
+    if tangent.dtype != primal.dtype:
+        raise TypeError(f"{fn}: {name}_t has dtype {tangent.dtype}; a tangent must have the dtype of {name}, {primal.dtype}")
+
+def check_lin_jvp(inp, w, b, inp_t, w_t, b_t):
+    "lin_jvp: lin's arguments, and a tangent of each."
+    _check_lin_args("lin_jvp", inp, w, b)
+    for name, primal, tangent in (("inp", inp, inp_t), ("w", w, w_t), ("b", b, b_t)): _check_tangent("lin_jvp", name, primal, tangent)
+
+def check_relu_jvp(inp, inp_t):
+    "relu_jvp: a float tensor and its tangent."
+    _check_tensor("relu_jvp", "inp", inp); _check_tangent("relu_jvp", "inp", inp, inp_t)
+
+def check_mse_jvp(out, targ, out_t):
+    "mse_jvp: mse's arguments, and the tangent of out."
+    _check_mse_args("mse_jvp", out, targ); _check_tangent("mse_jvp", "out", out, out_t)
+
+def check_mlp_jvp(inp, params, tangents):
+    "mlp_jvp: the 4 parameters (w1, b1, w2, b2) and 5 tangents (inp_t, w1_t, b1_t, w2_t, b2_t); lin_jvp checks the rest."
+    for name, xs, n in (("params", params, 4), ("tangents", tangents, 5)):
+        if not isinstance(xs, (list, tuple)) or len(xs) != n:
+            got = f"{len(xs)} of them" if isinstance(xs, (list, tuple)) else type(xs).__name__
+            raise ValueError(f"mlp_jvp: {name} must be a list of {n} tensors "
+                             f"({'w1, b1, w2, b2' if n == 4 else 'inp_t, w1_t, b1_t, w2_t, b2_t: one per tensor of (inp, *params)'}), got {got}")
+
+# %% ../nbs/90_guards.ipynb #856f865b
+def check_ag_t(t):
+    "x.t(): a 2-D Tensor."
+    if t.ndim != 2: raise ValueError(f"t: expected a 2-D Tensor, got shape {_shape(t.data)}")
+
+def check_ag_shape(fn, t, shape):
+    "x.reshape(*shape) or x.expand(*shape): ints >= 0 (or one tuple of them) that fit x; returns the shape as a tuple."
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, torch.Size)): shape = tuple(shape[0])
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+        raise TypeError(f"{fn}: the shape must be ints >= 0, got {shape!r}")
+    if fn == "reshape" and math.prod(shape) != t.data.numel():
+        raise ValueError(f"reshape: shape {shape} has {math.prod(shape)} entries; x {_shape(t.data)} has {t.data.numel()}")
+    if fn == "expand" and (len(shape) < t.ndim or any(n != m and n != 1 for n, m in zip(t.shape, shape[len(shape) - t.ndim:]))):
+        raise ValueError(f"expand: x {_shape(t.data)} cannot be expanded to {shape}: only axes of size 1, or new leading axes, are copied")
+    return tuple(shape)
+
+def check_ag_hvp(f, params, vs):
+    "hvp(f, params, vs): f callable; params a list of float torch tensors; vs one per parameter, of its shape and dtype."
+    if not callable(f): raise TypeError(f"hvp: f must be a function of Tensors returning a scalar Tensor, got {type(f).__name__}")
+    for name, xs in (("params", params), ("vs", vs)):
+        if not isinstance(xs, (list, tuple)): raise TypeError(f"hvp: {name} must be a list of torch tensors, got {type(xs).__name__}")
+    if not params: raise ValueError("hvp: params is empty; give the torch tensors at which to take H v")
+    if len(vs) != len(params): raise ValueError(f"hvp: vs must hold one vector per parameter: {len(params)} params, {len(vs)} vs")
+    for i, (p, v) in enumerate(zip(params, vs)):
+        _check_tensor("hvp", f"params[{i}]", p); _check_tangent("hvp", f"params[{i}]", p, v)

@@ -39,14 +39,16 @@ from backprop.layers import Lin, LinFunction, Model, Module, Mse, MseFunction, R
 from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, random_shift, sgd_step
 from backprop.losses import (classifier_forward_and_backward, cross_entropy, cross_entropy_grad, evaluate_classifier,
                              log_softmax, logsumexp, nll, train_classifier)
-from backprop.autograd import Tensor, draw_graph
+from backprop.autograd import Tensor, draw_graph, _result
 from backprop.autograd import cross_entropy as ag_cross_entropy, mse as ag_mse
 from backprop.fast import fast_forward_and_backward, matmul_flops
+from backprop.autograd import hvp
+from backprop.forward_mode import lin_jvp, mlp_jvp, mse_jvp, relu_jvp
 
 # backprop.parallel and backprop.exercises sweep their bad input in tests/test_parallel.py (workers, process
 # groups) and tests/test_exercises.py (a learner's functions); backprop.guards is reached through the rest.
 MODULES = ["backprop.data", "backprop.matmul", "backprop.forward", "backprop.grads", "backprop.check", "backprop.layers",
-           "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast"]
+           "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast", "backprop.forward_mode"]
 KINDS = ("shape", "dtype", "order", "value")
 PACKAGE_DIR = Path(backprop.__file__).resolve().parent
 
@@ -135,6 +137,15 @@ def axes():
 
 
 def param(*shape): return Tensor(T(*shape), requires_grad=True)
+
+
+def changed_in_place(through):
+    "backward() after the data that w * w saved was changed in place, through the wrapped torch tensor or .data."
+    d = T(2, 3)
+    w = Tensor(d, requires_grad=True)
+    loss = (w * w).sum()
+    (d if through == "torch" else w.data).mul_(2.)
+    return loss.backward()
 
 
 def backward_twice():
@@ -508,6 +519,50 @@ SWEEP = {
         bad("dtype", lambda: (param(2, 3) * 2.).backward(F64(2, 3)), TypeError, "backward: all tensors must have the same dtype"),
         bad("dtype", lambda: (param(2, 3) * 2.).backward(I(2, 3)), TypeError, FLOAT),
         bad("dtype", lambda: param(2, 3).sum(dim=0.5), TypeError, r"sum: dim must be None, an int or a tuple of ints, got 0\.5"),
+        # issue 26: in-place changes, meta tensors, torch @ Tensor; chapter 17's ops
+        bad("order", lambda: changed_in_place("torch"), RuntimeError, r"backward of '\*': its input 0, of shape \(2, 3\), was modified by an inplace operation"),
+        bad("order", lambda: changed_in_place("data"), RuntimeError, r"modified by an inplace operation after the forward pass \(version 0, now 1\)"),
+        bad("value", lambda: Tensor(torch.ones(2, 3, device="meta")), ValueError, r"Tensor: data is a meta tensor of shape \(2, 3\)"),
+        bad("dtype", lambda: T(2, 3) @ param(3, 2), TypeError, r"matmul: got a torch.Tensor; wrap it as Tensor\(t\)"),
+        bad("dtype", lambda: (param(2, 3) * 2.).backward(gradient=Tensor(F64(2, 3))), TypeError, "backward: all tensors must have the same dtype"),
+        bad("shape", lambda: (param(2, 3) * 2.).backward(gradient=Tensor(T(3, 2))), ValueError, r"gradient has shape \(3, 2\); it must have the output's shape \(2, 3\)"),
+        bad("shape", lambda: param(2, 3, 4).t(), ValueError, r"t: expected a 2-D Tensor, got shape \(2, 3, 4\)"),
+        bad("shape", lambda: param(2, 3).reshape(4, 2), ValueError, r"reshape: shape \(4, 2\) has 8 entries; x \(2, 3\) has 6"),
+        bad("shape", lambda: param(2, 3).expand(2, 4), ValueError, r"expand: x \(2, 3\) cannot be expanded to \(2, 4\)"),
+        bad("dtype", lambda: param(2, 3).reshape(2., 3), TypeError, "reshape: the shape must be ints >= 0"),
+        bad("dtype", lambda: param(2, 3).to(torch.int64), TypeError, "to: dtype must be a floating-point torch.dtype"),
+        bad("order", lambda: _result(T(2), (param(2),), "torch_only", lambda g: (g.data,)).sum().backward(create_graph=True), RuntimeError,
+            r"closure of 'torch_only' returned a torch.Tensor, not a backprop.autograd.Tensor: .* no second derivative"),
+    ],
+    "backprop.autograd.hvp": [
+        bad("shape", lambda: hvp(lambda w: (w * w).sum(), [T(3)], [T(2)]), ValueError, r"hvp: params\[0\]_t has shape \(2,\); a tangent must have the shape of params\[0\], \(3,\)"),
+        bad("dtype", lambda: hvp(lambda w: (w * w).sum(), [T(3)], [F64(3)]), TypeError, r"params\[0\]_t has dtype torch.float64"),
+        bad("value", lambda: hvp(lambda w: (w * w).sum(), [T(3)], []), ValueError, "one vector per parameter: 1 params, 0 vs"),
+        bad("value", lambda: hvp(lambda: Tensor(1.), [], []), ValueError, "params is empty"),
+        bad("order", lambda: hvp([T(3)], lambda w: (w * w).sum(), [T(3)]), TypeError, "hvp: f must be a function"),
+        bad("shape", lambda: hvp(lambda w: w * w, [T(3)], [T(3)]), RuntimeError, "only for scalar outputs"),
+        bad("dtype", lambda: hvp(lambda w: (w * w).sum(), [I(3)], [I(3)]), TypeError, FLOAT),
+    ],
+    # backprop.forward_mode (chapter 17)
+    "backprop.forward_mode.lin_jvp": [
+        bad("shape", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), T(4, 3), T(2, 3), T(2)), ValueError, r"lin_jvp: w_t has shape \(2, 3\); a tangent must have the shape of w, \(3, 2\)"),
+        bad("shape", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), T(3), T(3, 2), T(2)), ValueError, r"inp_t has shape \(3,\)"),
+        bad("dtype", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), F64(4, 3), T(3, 2), T(2)), TypeError, "inp_t has dtype torch.float64; a tangent must have the dtype of inp"),
+        bad("order", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), T(3, 2), T(4, 3), T(2)), ValueError, r"inp_t has shape \(3, 2\)"),
+        bad("value", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), T(4, 3), T(3, 2), None), TypeError, "b_t must be a torch.Tensor, got NoneType"),
+    ],
+    "backprop.forward_mode.relu_jvp": [
+        bad("shape", lambda: relu_jvp(T(4, 3), T(3, 4)), ValueError, r"relu_jvp: inp_t has shape \(3, 4\)"),
+        bad("dtype", lambda: relu_jvp(T(4, 3), I(4, 3)), TypeError, FLOAT),
+    ],
+    "backprop.forward_mode.mse_jvp": [
+        bad("shape", lambda: mse_jvp(T(4, 1), T(4), T(4)), ValueError, r"mse_jvp: out_t has shape \(4,\); a tangent must have the shape of out, \(4, 1\)"),
+        bad("order", lambda: mse_jvp(T(4, 1), T(4, 1), T(4)), ValueError, r"targ must have shape \(4,\)"),
+    ],
+    "backprop.forward_mode.mlp_jvp": [
+        bad("value", lambda: mlp_jvp(T(4, 3), init_params(3, 2), list(init_params(3, 2))), ValueError, "tangents must be a list of 5 tensors .* got 4 of them"),
+        bad("order", lambda: mlp_jvp(T(4, 3), [T(4, 3), *init_params(3, 2)], [T(4, 3), *init_params(3, 2)]), ValueError, "params must be a list of 4 tensors"),
+        bad("shape", lambda: mlp_jvp(T(4, 3), init_params(3, 2), [T(4, 2), *init_params(3, 2)]), ValueError, r"lin_jvp: inp_t has shape \(4, 2\)"),
     ],
     "backprop.autograd.mse": [
         bad("shape", lambda: ag_mse(param(4, 1), T(4, 1)), ValueError, r"mse: out has shape \(4, 1\) so targ must have shape \(4,\)"),

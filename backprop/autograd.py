@@ -283,6 +283,15 @@ def hvp(f, params, vs):
     if isinstance(grad_dot_v, Tensor) and grad_dot_v.requires_grad: grad_dot_v.backward()   # d/dx (grad . v)
     return [torch.zeros_like(p) if x.grad is None else x.grad for x, p in zip(xs, params)]
 
+# %% ../nbs/18_memory_and_precision.ipynb #b5d6be60
+def _mean(self, dim=None, keepdim=False):
+    "Mean over `dim`: the sum divided by n; float16 and bfloat16 sum in float32, as torch's mean does."
+    n = math.prod(self.shape[d] for d in _dims("mean", self, dim))
+    wide = torch.float32 if self.dtype in (torch.float16, torch.bfloat16) else self.dtype
+    return (self.to(wide).sum(dim, keepdim) * (1. / n if n else math.nan)).to(self.dtype)   # an empty mean is NaN
+
+Tensor.mean = _mean
+
 # %% ../nbs/94_graph_drawing.ipynb #d0fcaf0c
 from .guards import check_ag_draw_graph
 

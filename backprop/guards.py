@@ -15,7 +15,8 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_load_names', 'c
            'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
            'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
            'check_sync_params', 'check_run_workers', 'check_grade', 'check_lin_jvp', 'check_relu_jvp', 'check_mse_jvp',
-           'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp']
+           'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp', 'check_saved_by', 'check_checkpointed',
+           'check_rounded', 'check_mlp_grads_rounded', 'check_dynamic_scaler']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -872,3 +873,51 @@ def check_ag_hvp(f, params, vs):
     if len(vs) != len(params): raise ValueError(f"hvp: vs must hold one vector per parameter: {len(params)} params, {len(vs)} vs")
     for i, (p, v) in enumerate(zip(params, vs)):
         _check_tensor("hvp", f"params[{i}]", p); _check_tangent("hvp", f"params[{i}]", p, v)
+
+# %% ../nbs/90_guards.ipynb #2fbb1f08
+def check_saved_by(fn, args):
+    "saved_by(fn, *args): fn callable."
+    if not callable(fn): raise TypeError(f"saved_by: fn must be a function of args, got {type(fn).__name__}")
+
+def check_checkpointed(x, targ, params, k):
+    "checkpointed_backward: x (N, D), targ (N,), params (w, b, ...) that fit and require grad, 1 <= k <= number of layers."
+    fn = "checkpointed_backward"
+    _check_tensor(fn, "x", x, 2); _check_tensor(fn, "targ", targ, 1)
+    if not isinstance(params, (list, tuple)) or len(params) < 2 or len(params) % 2:
+        raise ValueError(f"{fn}: params must be a list (w1, b1, w2, b2, ...) of an even number of tensors, got "
+                         f"{len(params) if isinstance(params, (list, tuple)) else type(params).__name__}")
+    width = x.shape[1]
+    for i in range(0, len(params), 2):
+        _check_lin_args(f"{fn}: layer {i // 2 + 1}", x.new_empty(x.shape[0], width), params[i], params[i + 1])
+        width = params[i].shape[1]
+    if width != 1: raise ValueError(f"{fn}: the last layer must have 1 output for the MSE, got {width}")
+    if targ.shape != x.shape[:1]: raise ValueError(f"{fn}: targ must have shape ({x.shape[0]},), got {_shape(targ)}")
+    if not all(p.requires_grad for p in params): raise ValueError(f"{fn}: every parameter must require grad, to get its .grad")
+    _check_count(fn, "k, the number of segments,", k)
+    if k > len(params) // 2: raise ValueError(f"{fn}: k = {k} segments for {len(params) // 2} layers; at most one segment per layer")
+
+def check_rounded(t, dtype):
+    "round_to(t, dtype): a float32 tensor; float16, bfloat16 or None."
+    _check_tensor("round_to", "t", t)
+    if t.dtype != torch.float32: raise TypeError(f"round_to: t must be float32 (what the rounded values are computed in), got {t.dtype}")
+    if dtype not in (None, torch.float16, torch.bfloat16):
+        raise TypeError(f"round_to: dtype must be torch.float16, torch.bfloat16 or None, got {dtype!r}")
+
+def _check_scale(fn, scale):
+    "A loss scale: a finite number > 0."
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"{fn}: the loss scale must be a finite number > 0, got {scale!r}: 0 makes every gradient 0, "
+                         f"a negative one reverses the step")
+
+def check_mlp_grads_rounded(x, targ, params, scale):
+    "mlp_grads_rounded: the MLP's (w1, b1, w2, b2) on x (N, n_in), an (N,) target; a scale > 0."
+    fn = "mlp_grads_rounded"
+    if not isinstance(params, (list, tuple)) or len(params) != 4: raise ValueError(f"{fn}: params must be [w1, b1, w2, b2]")
+    _check_lin_args(fn, x, params[0], params[1])
+    _check_lin_args(fn, x.new_empty(x.shape[0], params[0].shape[1]), params[2], params[3])
+    _check_mse_args(fn, x.new_empty(x.shape[0], params[2].shape[1]), targ)
+    _check_scale(fn, scale)
+
+def check_dynamic_scaler(scale, growth_interval):
+    "DynamicScaler(scale, growth_interval): a finite scale > 0, a positive int."
+    _check_scale("DynamicScaler", scale); _check_count("DynamicScaler", "growth_interval", growth_interval)

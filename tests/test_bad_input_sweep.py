@@ -44,11 +44,13 @@ from backprop.autograd import cross_entropy as ag_cross_entropy, mse as ag_mse
 from backprop.fast import fast_forward_and_backward, matmul_flops
 from backprop.autograd import hvp
 from backprop.forward_mode import lin_jvp, mlp_jvp, mse_jvp, relu_jvp
+from backprop.memory import DynamicScaler, LiveBytes, activation_bytes, checkpointed_backward, deep_forward, mlp_grads_rounded, round_to, saved_by, segment_bounds, tracking
 
 # backprop.parallel and backprop.exercises sweep their bad input in tests/test_parallel.py (workers, process
 # groups) and tests/test_exercises.py (a learner's functions); backprop.guards is reached through the rest.
 MODULES = ["backprop.data", "backprop.matmul", "backprop.forward", "backprop.grads", "backprop.check", "backprop.layers",
-           "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast", "backprop.forward_mode"]
+           "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast", "backprop.forward_mode",
+           "backprop.memory"]
 KINDS = ("shape", "dtype", "order", "value")
 PACKAGE_DIR = Path(backprop.__file__).resolve().parent
 
@@ -137,6 +139,7 @@ def axes():
 
 
 def param(*shape): return Tensor(T(*shape), requires_grad=True)
+def P(*shape): return T(*shape).requires_grad_()           # a torch parameter
 
 
 def changed_in_place(through):
@@ -543,7 +546,39 @@ SWEEP = {
         bad("shape", lambda: hvp(lambda w: w * w, [T(3)], [T(3)]), RuntimeError, "only for scalar outputs"),
         bad("dtype", lambda: hvp(lambda w: (w * w).sum(), [I(3)], [I(3)]), TypeError, FLOAT),
     ],
-    # backprop.forward_mode (chapter 17)
+    # backprop.memory (chapter 18)
+    "backprop.memory.saved_by": [
+        bad("order", lambda: saved_by(T(3), lambda x: x * 2), TypeError, "saved_by: fn must be a function of args, got Tensor"),
+    ],
+    "backprop.memory.checkpointed_backward": [
+        bad("value", lambda: checkpointed_backward(T(4, 3), T(4), [P(3, 1), P(1)], 2), ValueError, "k = 2 segments for 1 layers; at most one segment per layer"),
+        bad("value", lambda: checkpointed_backward(T(4, 3), T(4), [P(3, 1), P(1)], 0), ValueError, "k, the number of segments, must be a positive int, got 0"),
+        bad("shape", lambda: checkpointed_backward(T(4, 3), T(4), [P(3, 2), P(2)], 1), ValueError, "the last layer must have 1 output for the MSE, got 2"),
+        bad("shape", lambda: checkpointed_backward(T(4, 3), T(4), [P(2, 1), P(1)], 1), ValueError, r"layer 1: inp has shape \(4, 3\) and w has shape \(2, 1\)"),
+        bad("shape", lambda: checkpointed_backward(T(4, 3), T(4, 1), [P(3, 1), P(1)], 1), ValueError, r"targ must have 1 dimension"),
+        bad("value", lambda: checkpointed_backward(T(4, 3), T(4), [P(3, 1)], 1), ValueError, "params must be a list .* of an even number of tensors, got 1"),
+        bad("order", lambda: checkpointed_backward(T(4, 3), T(4), [T(3, 1), T(1)], 1), ValueError, "every parameter must require grad"),
+    ],
+    "backprop.memory.round_to": [
+        bad("dtype", lambda: round_to(F64(3), torch.float16), TypeError, "round_to: t must be float32"),
+        bad("dtype", lambda: round_to(T(3), torch.int8), TypeError, "dtype must be torch.float16, torch.bfloat16 or None"),
+        bad("order", lambda: round_to(torch.float16, T(3)), TypeError, "round_to: t must be a torch.Tensor"),
+    ],
+    "backprop.memory.mlp_grads_rounded": [
+        bad("value", lambda: mlp_grads_rounded(T(4, 3), T(4), list(init_params(3, 2)), torch.float16, scale=0.), ValueError, "the loss scale must be a finite number > 0, got 0.0"),
+        bad("value", lambda: mlp_grads_rounded(T(4, 3), T(4), list(init_params(3, 2)), torch.float16, scale=float("inf")), ValueError, "loss scale must be a finite number > 0, got inf"),
+        bad("value", lambda: mlp_grads_rounded(T(4, 3), T(4), list(init_params(3, 2)), None, scale=-2.), ValueError, "a negative one reverses the step"),
+        bad("shape", lambda: mlp_grads_rounded(T(4, 5), T(4), list(init_params(3, 2)), None), ValueError, r"inp has shape \(4, 5\) and w has shape \(3, 2\)"),
+        bad("shape", lambda: mlp_grads_rounded(T(4, 3), T(5), list(init_params(3, 2)), None), ValueError, r"targ must have shape \(4,\)"),
+        bad("value", lambda: mlp_grads_rounded(T(4, 3), T(4), list(init_params(3, 2))[:3], None), ValueError, r"params must be \[w1, b1, w2, b2\]"),
+    ],
+    "backprop.memory.DynamicScaler": [
+        bad("value", lambda: DynamicScaler(0.), ValueError, "DynamicScaler: the loss scale must be a finite number > 0, got 0.0"),
+        bad("value", lambda: DynamicScaler(float("nan")), ValueError, "finite number > 0, got nan"),
+        bad("value", lambda: DynamicScaler(2.**16, 0), ValueError, "growth_interval must be a positive int, got 0"),
+        bad("dtype", lambda: DynamicScaler("65536"), ValueError, "got '65536'"),
+    ],
+
     "backprop.forward_mode.lin_jvp": [
         bad("shape", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), T(4, 3), T(2, 3), T(2)), ValueError, r"lin_jvp: w_t has shape \(2, 3\); a tangent must have the shape of w, \(3, 2\)"),
         bad("shape", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), T(3), T(3, 2), T(2)), ValueError, r"inp_t has shape \(3,\)"),
@@ -650,6 +685,11 @@ SWEEP = {
 KNOWN_GAPS = {}  # none left: every bad call of the sweep raises a clear error
 
 EXEMPT = {
+    "backprop.memory.LiveBytes": "a counter of bytes (chapter 18's instrument): add/remove take whatever tensors autograd saves",
+    "backprop.memory.activation_bytes": "sums the records that saved_by returns; it is never called with anything else",
+    "backprop.memory.tracking": "a context of saved_tensors_hooks around a LiveBytes; its only argument is that counter",
+    "backprop.memory.deep_forward": "chapter 18's plain forward (h @ w + b, relu); checkpointed_backward checks its arguments",
+    "backprop.memory.segment_bounds": "arithmetic on two counts that checkpointed_backward has already checked",
     "backprop.check.Row": "a plain record (dataclass) of one comparison, filled by check_grads; it takes any values",
 }
 

@@ -10,6 +10,7 @@ __all__ = ['saved_by', 'activation_bytes', 'LiveBytes', 'tracking', 'deep_forwar
 import math
 import torch
 from torch.autograd.graph import saved_tensors_hooks
+from .forward import mse
 from .guards import check_saved_by, check_checkpointed, check_rounded, check_mlp_grads_rounded, check_dynamic_scaler
 
 # %% ../nbs/18_memory_and_precision.ipynb #50a53457

@@ -306,7 +306,8 @@ def _describe(t):
     lines = [t.label or (t._op if t._op else "leaf"), _shape(t.data)]
     if t.data.numel() == 1: lines.append(f"value {t.data.item():.4g}")
     if t.grad is not None:
-        lines.append(f"grad {t.grad.item():.4g}" if t.grad.numel() == 1 else f"|grad| {t.grad.norm().item():.3g}")
+        g = t.grad.data                                              # a torch tensor; a Tensor's values after create_graph
+        lines.append(f"grad {g.item():.4g}" if g.numel() == 1 else f"|grad| {g.norm().item():.3g}")
     elif t.requires_grad: lines.append("grad None")
     return "\n".join(lines)
 

@@ -1015,8 +1015,8 @@ def check_gpt_backward(saved, params, n_head):
     if saved["targets"] is None:
         raise ValueError(f"{fn}: saved comes from a forward without targets, which computed no loss to differentiate")
     if not isinstance(saved["blocks"], list) or len(saved["blocks"]) != n_layer:
-        raise ValueError(f"{fn}: saved holds {len(saved['blocks'])} blocks but params has {n_layer} layers; "
-                         f"use the saved of a forward of this model")
+        raise ValueError(f"{fn}: saved holds {len(saved['blocks'])} blocks but params has {n_layer} layers: a saved "
+                         f"serves one backward (gpt_backward frees its blocks as it goes), of a forward of this model")
     _check_btc(fn, "saved['logits']", saved["logits"], V); _check_btc(fn, "saved['x']", saved["x"], C)
 
 def check_adam_step(params, grads, state, lr, betas, eps):

@@ -252,12 +252,8 @@ def table(rows, reps, device, load):
     return "\n".join(lines)
 
 
-def run_table(argv):
-    "The markdown that `gpt.py ARGV` prints, measured in this process: for chapter 16."
-    return main(argv, show=False)
-
-
 def main(argv=None, show=True):
+    "Measure and print the table (`show`); return its markdown (chapter 16 calls main(['--quick'], show=False))."
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="the chapter's size only, 7 rounds (seconds)")
     p.add_argument("--reps", type=int, help="interleaved rounds (default 15, quick 7)")

@@ -14,7 +14,7 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_load_names', 'c
            'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_matmul_flops',
            'check_fast_forward_and_backward', 'check_shard', 'check_parallel_forward_and_backward',
            'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
-           'check_grade']
+           'check_grade', 'check_hint']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -766,15 +766,20 @@ def check_run_workers(fn, world_size, timeout, port):
         raise ValueError(f"run_workers: port must be None (a free port) or an int from 1 to 65535, got {port!r}")
 
 # %% ../nbs/90_guards.ipynb #e4580ef5
-def check_grade(name, fn, exercises):
-    "Raise a clear error unless `name` is one of `exercises` (name -> Exercise) and `fn` a function taking its parameters."
-    import difflib, inspect
+def _check_exercise_name(caller, name, exercises):
+    "Raise a clear error unless `name` is a string naming one of `exercises`; a near miss gets a did-you-mean."
+    import difflib
     if not isinstance(name, str):
-        raise TypeError(f"grade: the first argument is the exercise's name, a string such as 'sigmoid'; got {type(name).__name__}")
+        raise TypeError(f"{caller}: the first argument is the exercise's name, a string such as 'sigmoid'; got {type(name).__name__}")
     if name not in exercises:
         near = difflib.get_close_matches(name.lower(), exercises, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
-        raise ValueError(f"grade: there is no exercise {name!r}; {hint}The exercises: {', '.join(exercises)}")
+        raise ValueError(f"{caller}: there is no exercise {name!r}; {hint}The exercises and puzzles: {', '.join(exercises)}")
+
+def check_grade(name, fn, exercises):
+    "Raise a clear error unless `name` is one of `exercises` (name -> Exercise) and `fn` a function taking its parameters."
+    import inspect
+    _check_exercise_name("grade", name, exercises)
     want = exercises[name].params
     call = f"{name}_grad({', '.join(want)})"
     if not callable(fn):
@@ -786,3 +791,12 @@ def check_grade(name, fn, exercises):
     except TypeError:
         raise TypeError(f"grade: {getattr(fn, '__name__', 'your function')}{sig} cannot be called as {call}: "
                         f"the {name!r} exercise passes {len(want)} arguments, {', '.join(want)}") from None
+
+# %% ../nbs/90_guards.ipynb #d33973d4
+def check_hint(name, n, exercises):
+    "Raise a clear error unless `name` names one of `exercises` that has hints, and n is None or one of their numbers."
+    _check_exercise_name("hint", name, exercises)
+    count = len(exercises[name].hints)
+    if not count: raise ValueError(f"hint: the exercise {name!r} has no hints yet")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= count):
+        raise ValueError(f"hint: n is the number of a hint, from 1 to {count} (or None: the next one); got {n!r}")

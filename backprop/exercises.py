@@ -244,8 +244,14 @@ def _clash(fn, e, shown, names):
                                          "a sum without keepdim=True, or a missing [:, None]?"), how
     if not (m := _MATMUL.search(str(e))): return None
     a, b = (int(m[1]), int(m[2])), (int(m[3]), int(m[4]))
-    which, fixed = (("second", b[::-1]) if a[1] == b[1] else ("first", a[::-1]) if a[0] == b[0] else (None, None))
-    if not which: return None
+    target = tuple(shown[p].shape) if sets and (p := next((p for p in names if names[p] == sets[1]), None)) in shown else None
+    if a == b and a == target:                                # two of the gradient's own shape: an element-wise product
+        return sets[1], Finding("product", "product", f"{label}a matrix product of two {a} tensors {at}: "
+                                "the element-wise * was meant?"), f"{at}, {a} @ {b} cannot be multiplied"
+    fixes = [(w, f, r) for w, f, r, ok in (("second", b[::-1], (a[0], b[0]), a[1] == b[1]),
+                                           ("first", a[::-1], (a[1], b[1]), a[0] == b[0])) if ok and target in (None, r)]
+    if not fixes: return None
+    which, fixed, _ = fixes[0]
     owner = next((p for p, t in shown.items() if torch.is_tensor(t) and tuple(t.shape) == fixed), None)
     how = f"{at}, {a} @ {b} cannot be multiplied; with its {which} factor transposed, {fixed}, it could"
     return sets and sets[1], Finding("transposed", f"transposed {owner}" if owner else f"clash {line}",
@@ -369,7 +375,7 @@ def _same_cause(p, chosen):
     q = next((q for q in chosen if chosen[q][0].key.startswith("variant")), None)
     return q and f"likely the same mistake as {q}.g's ({chosen[q][0].kind}): a variant of the forward changes every gradient"
 
-def _report(fname, cases, name):
+def _report(fname, cases, name, drawn=False):
     names = list(dict.fromkeys(p for c in cases for p in c.problems))
     chosen = {p: _choose(_evidence(p, cases), cases) for p in names}
     kind_on = lambda c, i, p: chosen[p][0].kind if i in chosen[p][1] else c.problems[p][0].kind
@@ -390,6 +396,7 @@ def _report(fname, cases, name):
         lines.append(f"On case {shown + 1} ({cases[shown].shapes}):")
         for p in names:
             if chosen[p][2] == shown: lines += _explain(p, cases, chosen[p], _same_cause(p, chosen))
+    if drawn: lines.append(f"Below, your Jacobian against the right one: row k is your {names[0]}.g for a one-hot out.g; red: wrong.")
     if bad: lines.append(_next_hint(name))
     kinds = [chosen[p][0].kind for p in names] + ["in-place"] * bool(warned)
     return verdict, "\n".join([head] + lines).rstrip(), kinds, [cases[i].warning for i in warned]
@@ -412,9 +419,9 @@ def grade(name, fn, seed=0):
             print(report)
             return Grade(name, "not implemented yet", [], report, [])
         cases.append(case)
-    verdict, report, kinds, warnings = _report(fname, cases, name)
+    picture = _picture(fn, ex, name, seed, names, cases) if ex.picture and any(c.problems for c in cases) else None
+    verdict, report, kinds, warnings = _report(fname, cases, name, picture is not None)
     print(report)
-    picture = _picture(fn, ex, name, seed, names, cases) if ex.picture and verdict == "wrong" else None
     return Grade(name, verdict, cases, report, kinds, warnings, picture)
 
 # %% ../nbs/97_grader.ipynb #65acd0da

@@ -93,6 +93,10 @@ def _shape_mistakes(g, ref):
             found.append(Finding("transposed", f"permute {p}", f"transposed: {got}; yours.permute{p} is right"))
     return found
 
+def _shape_mistake(g, ref):
+    "The first of `_shape_mistakes` as (kind, text), or None (appendix 99 names a step's shape with it)."
+    return next(((f.kind, f.text) for f in _shape_mistakes(g, ref)), None)
+
 # %% ../nbs/97_grader.ipynb #e132e5f2
 def _variant_mistakes(ex, args, G, n, g):
     "Findings for g the gradient of a variant of the forward, written with a classic mistake (appendix 98's `_variant`)."
@@ -163,12 +167,16 @@ def _where_mistakes(ex, args, n, g, ref):
             found.append(Finding("flipped", f"flip {d}", f"flipped along axis {d}: yours.flip({d}) is right"))
     return found
 
-def _factor_cause(ex, args, g, ref):
-    "The likely cause of a constant factor between g and ref, or ''."
+def _cause(ex, args, g, ref):
+    "The likely cause of a constant factor between g and ref, in words, or ''."
     c = abs(float((g * ref).sum() / (ref * ref).sum()))
     known = [(2., "2: a square's exponent brought down, or a 1/2 lost?")] + (ex.causes(args) if ex.causes else [])
     why = [w for v, w in known if min(abs(c - v), abs(1 / c - v)) <= 1e-6 * v]
     return why[0] if why else ""
+
+def _factor_cause(ex, args, g, ref):
+    "'; likely cause: ...' for a constant factor between g and ref, or '' (appendix 99 adds it to its own reports)."
+    return f"; likely cause: {why}" if (why := _cause(ex, args, g, ref)) else ""
 
 # %% ../nbs/97_grader.ipynb #695d047f
 _KINDS = {"transposed": "transposed", "wrong sign:": "sign", "wrong sign and": "factor", "off by": "factor",
@@ -195,7 +203,7 @@ def _mistakes(fn, ex, args, out, G, n, g, ref, fd, names, sizes):
                   + _mixed_up(fn, ex, args, out, G, n, ref, names) + _factor_mistakes(ex, args, out, n, g, ref, names)
                   + _where_mistakes(ex, args, n, g, ref))
     if kind == "factor":
-        cause, size = _factor_cause(ex, args, g, ref), re.search(r"= (\w+\.shape\[\d\])\)", text)
+        cause, size = _cause(ex, args, g, ref), re.search(r"= (\w+\.shape\[\d\])\)", text)
         key = cause or (size[1] if size else f"{float((g * ref).sum() / (ref * ref).sum()):.4g}")
         found.append(Finding("factor", key, text + (f"; likely cause: {cause}" if cause else "")))
     if plain and kind != "factor": found.append(Finding(kind, kind, text))      # diagnose's own words, last
@@ -637,8 +645,8 @@ def attention(q, k, v):
 # %% ../nbs/98_exercises.ipynb #a65b1859
 def _rstd(a, dim): return 1 / (a["inp"].var(dim, unbiased=False, keepdim=True) + 1e-5).sqrt()
 _norm = lambda gen, N, D: dict(inp=_randn(gen, N, D), w=_randn(gen, D), b=_randn(gen, D))
-_unbiased = lambda n: {"unbiased": ("unbiased", f"an unbiased variance, divided by {n} − 1 and not {n} (torch.var's default): "
-                                                 f"at {n} = 1 that is 0/0")}
+_unbiased = lambda n: {"unbiased": ("unbiased", f"an unbiased variance, divided by {n} − 1 and not {n} (torch.var's default), "
+                                                 f"which scales x̂ by √(({n} − 1)/{n}): at {n} = 1 it is 0/0, NaN")}
 _add("softmax", softmax, "inp, out -> inp", "chapter 9's gradient element by element, then chapter 4's vector-Jacobian product",
      _one, ROWS, paths={"sum": "the sum in the denominator"},
      factors=lambda a, out: [(out, "{out}", "softmax's own output s_ij, the first factor of ∂s_ij/∂x_ik = s_ij(δ_jk − s_ik)")])

@@ -303,7 +303,7 @@ def test_the_unbiased_variance_is_named_and_its_nan_at_n_1(capsys):
         res = grade(name, mutant(name, edits, what))
     out = capsys.readouterr().out
     assert "unbiased" in res.kinds, out
-    assert "divided by N − 1 and not N (torch.var's default): at N = 1 that is 0/0" in out, out
+    assert "divided by N − 1 and not N (torch.var's default), which scales x̂ by √((N − 1)/N): at N = 1 it is 0/0, NaN" in out, out
     assert "likely the same mistake as w.g's (unbiased)" in out, out
 
 

@@ -165,6 +165,9 @@ def _where_mistakes(ex, args, n, g, ref):
     for d in range(g.ndim):
         if g.shape[d] > 1 and _same(g.flip(d), ref):
             found.append(Finding("flipped", f"flip {d}", f"flipped along axis {d}: yours.flip({d}) is right"))
+    if g.numel() > 1 and _same(g.flatten().sort().values, ref.flatten().sort().values):
+        found.append(Finding("permuted", "permuted", "the right values in the wrong places: yours is a permutation of the "
+                             "expected one (the inverse permutation, or a shift the other way?)"))
     return found
 
 def _cause(ex, args, g, ref):
@@ -196,7 +199,8 @@ def _mistakes(fn, ex, args, out, G, n, g, ref, fd, names, sizes):
     text = diagnose(g, ref, *_tol(ref), sizes) or "agrees with autograd, not with central differences: a fault of the grader"
     kind = next((k for p, k in _KINDS.items() if text.startswith(p)), "values")
     found = _shape_mistakes(g, ref) if g.shape != ref.shape else []
-    plain = kind in ("values", "factor", "non-finite") or kind == "shape" and "values are right" not in text
+    plain = (kind in ("values", "factor", "non-finite") or kind == "shape" and "values are right" not in text
+             or text.startswith("summed over the wrong axis?"))        # only the totals agree: a guess, said last
     if not plain: found.append(Finding(kind, kind, text))
     if g.shape == ref.shape and g.is_floating_point():
         found += (_variant_mistakes(ex, args, G, n, g) + _graph_mistakes(ex, args, G, n, g, names)
@@ -206,7 +210,7 @@ def _mistakes(fn, ex, args, out, G, n, g, ref, fd, names, sizes):
         cause, size = _cause(ex, args, g, ref), re.search(r"= (\w+\.shape\[\d\])\)", text)
         key = cause or (size[1] if size else f"{float((g * ref).sum() / (ref * ref).sum()):.4g}")
         found.append(Finding("factor", key, text + (f"; likely cause: {cause}" if cause else "")))
-    if plain and kind != "factor": found.append(Finding(kind, kind, text))      # diagnose's own words, last
+    if plain and kind != "factor": found.append(Finding(kind, kind if kind != "axis" else "total", text))   # diagnose's words, last
     return [f._replace(text=f"{label}: {f.text}") for f in found]
 
 # %% ../nbs/97_grader.ipynb #ddfec67f
@@ -343,7 +347,7 @@ def _choose(ev, cases):
     options = {}                                                        # key -> [a Finding, cases, best rank]
     for i, fs in ev.items():
         for rank, f in enumerate(fs):
-            if f.kind in ("values", "non-finite", "shape") and f.key == f.kind: continue    # diagnose's words explain nothing
+            if f.key in ("values", "non-finite", "shape", "total"): continue       # diagnose's words explain nothing
             o = options.setdefault(f.key, [f, [], rank])
             o[1].append(i); o[2] = min(o[2], rank)
     best = max(options.values(), key=lambda o: (sum(map(firm, o[1])), len(o[1]), -o[2]), default=None)
@@ -681,9 +685,14 @@ _puzzle("roll", lambda x, k: x.roll(k), "x, out, k -> x", lambda gen, L, k: dict
         [dict(L=1, k=1), dict(L=5, k=2), dict(L=6, k=-1)])
 _puzzle("view_t", lambda x, rows: x.view(rows, -1).t(), "x, out, rows -> x",
         lambda gen, rows, cols: dict(x=_randn(gen, rows * cols), rows=rows), [dict(rows=1, cols=3), dict(rows=3, cols=1), dict(rows=2, cols=4)])
+def _picked(a):
+    picks = torch.zeros_like(a["x"]).scatter_add(1, a["idx"], torch.ones_like(a["idx"], dtype=a["x"].dtype))
+    return [("where idx picks an entry of x more than once", picks > 1, "repeats",
+             "each pick adds its out.g (scatter_add); scatter, as an assignment, keeps only one")]
 _puzzle("gather", lambda x, idx: x.gather(1, idx), "x, out, idx -> x",
         lambda gen, N, D, K: dict(x=_randn(gen, N, D), idx=torch.randint(D, (N, K), generator=gen)),
         [dict(N=1, D=3, K=2), dict(N=3, D=1, K=2), dict(N=2, D=3, K=5)])     # K > D: some entries picked twice
+PUZZLES["gather"].regions = _picked
 _puzzle("max", lambda x: x.amax(1), "x, out -> x", lambda gen, N, D: dict(x=_distinct(gen, N, D)),
         [dict(N=1, D=4), dict(N=3, D=1), dict(N=3, D=4)])
 

@@ -103,6 +103,8 @@ def test_a_notebook_holds_what_a_learner_should_get(book):
     assert not any(c.get("outputs") or c.get("execution_count") for c in nb.cells if c.cell_type == "code"), \
         "saved with outputs"
     assert "#| export" not in text and "default_exp" not in text, "an exercise notebook exports nothing"
+    if exercises(nb):                                  # its introduction tells the learner to call hint(...)
+        assert "from backprop.exercises import grade, hint" in text, "hint is not imported"
     for name, s, _ in exercises(nb):
         ex, md = EVERY[name], nb.cells[s - 1].source
         assert ex.chapter in md and f"`{name}_grad({', '.join(ex.params)})`" in md, name

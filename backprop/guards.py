@@ -798,5 +798,7 @@ def check_hint(name, n, exercises):
     _check_exercise_name("hint", name, exercises)
     count = len(exercises[name].hints)
     if not count: raise ValueError(f"hint: the exercise {name!r} has no hints yet")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= count):
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
+        raise TypeError(f"hint: n is the number of a hint, an int from 1 to {count} (or None: the next one); got {n!r}")
+    if n is not None and not 1 <= n <= count:
         raise ValueError(f"hint: n is the number of a hint, from 1 to {count} (or None: the next one); got {n!r}")

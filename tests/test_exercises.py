@@ -389,8 +389,8 @@ def test_hint_climbs_the_ladder_and_the_report_points_to_the_next_rung(capsys, m
     (("layer_norm",), ValueError, "hint: there is no exercise 'layer_norm'; did you mean 'layernorm'"),
     ((3,), TypeError, "hint: the first argument is the exercise's name, a string such as 'sigmoid'; got int"),
     (("layernorm", 4), ValueError, "hint: n is the number of a hint, from 1 to 3 (or None: the next one); got 4"),
-    (("cumsum", "2"), ValueError, "got '2'"),
-    (("cumsum", True), ValueError, "got True"),
+    (("cumsum", "2"), TypeError, "hint: n is the number of a hint, an int from 1 to 3 (or None: the next one); got '2'"),
+    (("cumsum", True), TypeError, "got True"),
 ])
 def test_bad_input_to_hint_gets_a_clear_error(args, error, message):
     with pytest.raises(error) as e:

@@ -17,9 +17,9 @@ __all__ = ['MNIST_SAMPLE_SHA256', 'BLOCK_SAVED', 'GPT_SAVED', 'check_load_mnist_
            'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
            'check_spawnable', 'check_parallel_main', 'check_last_batch', 'check_time_steps', 'check_time_all_reduce',
            'check_time_compute', 'check_timing_table', 'check_worker_fault', 'check_torch_mlp', 'check_scaling',
-           'check_breaking_point', 'check_scaling_table', 'check_scaling_report', 'check_grade', 'check_named',
-           'check_params_batch', 'check_charmlp_backward', 'check_by_name', 'check_build_dataset', 'check_split_names',
-           'check_init_charmlp', 'check_compare_grads', 'check_train_charmlp', 'check_grad_table',
+           'check_breaking_point', 'check_scaling_table', 'check_scaling_report', 'check_grade', 'check_hint',
+           'check_named', 'check_params_batch', 'check_charmlp_backward', 'check_by_name', 'check_build_dataset',
+           'check_split_names', 'check_init_charmlp', 'check_compare_grads', 'check_train_charmlp', 'check_grad_table',
            'check_encoder_forward', 'check_encoder_backward', 'check_layernorm_forward', 'check_layernorm_backward',
            'check_linear_forward', 'check_linear_backward', 'check_attention_forward', 'check_attention_backward',
            'check_gelu_forward', 'check_gelu_backward', 'check_crossentropy_backward', 'check_block_shapes',
@@ -1032,15 +1032,20 @@ def check_scaling_report(models, nets, Ps, overlap):
         raise ValueError(f"{fn}: overlap must be None or the name of one of the models, {list(models)}, got {overlap!r}")
 
 # %% ../nbs/90_guards.ipynb #e4580ef5
-def check_grade(name, fn, exercises, seed=0):
-    "Raise a clear error unless `name` is one of `exercises` (name -> Exercise), `fn` a function taking its parameters, `seed` a seed."
-    import difflib, inspect
+def _check_exercise_name(caller, name, exercises):
+    "Raise a clear error unless `name` is a string naming one of `exercises`; a near miss gets a did-you-mean."
+    import difflib
     if not isinstance(name, str):
-        raise TypeError(f"grade: the first argument is the exercise's name, a string such as 'sigmoid'; got {type(name).__name__}")
+        raise TypeError(f"{caller}: the first argument is the exercise's name, a string such as 'sigmoid'; got {type(name).__name__}")
     if name not in exercises:
         near = difflib.get_close_matches(name.lower(), exercises, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
-        raise ValueError(f"grade: there is no exercise {name!r}; {hint}The exercises: {', '.join(exercises)}")
+        raise ValueError(f"{caller}: there is no exercise {name!r}; {hint}The exercises and puzzles: {', '.join(exercises)}")
+
+def check_grade(name, fn, exercises, seed=0):
+    "Raise a clear error unless `name` is one of `exercises` (name -> Exercise), `fn` a function taking its parameters, `seed` a seed."
+    import inspect
+    _check_exercise_name("grade", name, exercises)
     _check_seed("grade", "seed", seed)
     want = exercises[name].params
     call = f"{name}_grad({', '.join(want)})"
@@ -1053,6 +1058,17 @@ def check_grade(name, fn, exercises, seed=0):
     except TypeError:
         raise TypeError(f"grade: {getattr(fn, '__name__', 'your function')}{sig} cannot be called as {call}: "
                         f"the {name!r} exercise passes {len(want)} arguments, {', '.join(want)}") from None
+
+# %% ../nbs/90_guards.ipynb #d33973d4
+def check_hint(name, n, exercises):
+    "Raise a clear error unless `name` names one of `exercises` that has hints, and n is None or one of their numbers."
+    _check_exercise_name("hint", name, exercises)
+    count = len(exercises[name].hints)
+    if not count: raise ValueError(f"hint: the exercise {name!r} has no hints yet")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
+        raise TypeError(f"hint: n is the number of a hint, an int from 1 to {count} (or None: the next one); got {n!r}")
+    if n is not None and not 1 <= n <= count:
+        raise ValueError(f"hint: n is the number of a hint, from 1 to {count} (or None: the next one); got {n!r}")
 
 # %% ../nbs/90_guards.ipynb #710acf73
 _PARAM_NAMES = ("emb_w", "w1", "b1", "bn_w", "bn_b", "w2", "b2")

@@ -51,7 +51,7 @@ from backprop.parallel import (TorchMLP, all_reduce_grads, breaking_point, compu
                                scaling_report, scaling_table, shard, sync_params, time_all_reduce, time_compute, time_steps,
                                timing_table, worker_fault, worker_fit, worker_grads, worker_timing)
 from backprop.parallel import main as parallel_main
-from backprop.exercises import EXERCISES, grade
+from backprop.exercises import EXERCISES, grade, hint
 import torch.distributed as dist
 from backprop.autograd import hvp
 from backprop.forward_mode import lin_jvp, mlp_jvp, mse_jvp, relu_jvp
@@ -833,6 +833,13 @@ SWEEP = {
         bad("value", lambda: charmlp_logits(XB(1).index_fill(1, torch.tensor([0]), 27), mu=T(1, 4), var=T(1, 4), **CP()), ValueError, r"xb holds token ids from \d+ to 27"),
         bad("shape", lambda: charmlp_logits(XB(2, 2), mu=T(1, 4), var=T(1, 4), **CP()), ValueError, "the block size does not match w1"),
     ],
+    "backprop.exercises.hint": [
+        bad("value", lambda: hint("layer_norm"), ValueError, r"hint: there is no exercise 'layer_norm'; did you mean 'layernorm'"),
+        bad("dtype", lambda: hint(3), TypeError, r"hint: the first argument is the exercise's name, a string"),
+        bad("dtype", lambda: hint("cumsum", "2"), TypeError, r"hint: n is the number of a hint, an int from 1 to 3"),
+        bad("dtype", lambda: hint("cumsum", True), TypeError, r"got True"),
+        bad("value", lambda: hint("layernorm", 4), ValueError, r"hint: n is the number of a hint, from 1 to 3 \(or None: the next one\); got 4"),
+    ],
     # backprop.gpt (chapter 15)
     "backprop.gpt.encoder_forward": [
         bad("value", lambda: encoder_forward(L(1, 27).view(1, 2), T(27, 8), T(16, 8)), ValueError, r"idx holds ids from 1 to 27; the vocabulary has 27 tokens"),
@@ -1260,6 +1267,7 @@ EXEMPT_26 = {
     "backprop.exercises.Exercise": "a record (dataclass) of one exercise, made by the grader's _add",
     "backprop.exercises.Case": "a record (dataclass) of one hidden case, filled by grade",
     "backprop.exercises.Grade": "a record (dataclass) of what grade found, made by grade",
+    "backprop.exercises.Finding": "a record (namedtuple) of one diagnosis of a wrong gradient, made by grade",
     **{f"backprop.exercises.{ex.forward.__name__}": "an exercise's forward, which grade calls with the arguments of its hidden cases"
        for ex in EXERCISES.values()},
 }

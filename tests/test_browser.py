@@ -47,6 +47,10 @@ BROKEN = "zz_broken_on_purpose.ipynb"        # a cell that raises, bad TeX, a mi
 UNTYPESET = "zz_math_not_typeset.ipynb"     # good math, shown without MathJax
 # A learner's solution, typed into an exercise notebook's stub cell, key by key (comments left out).
 EXERCISE_NB, EXERCISE = "nbs/exercises/03_activations_and_losses.ipynb", "sigmoid"
+# A wrong answer to a puzzle, typed the same way: its report, the picture of its Jacobian, then a hint asked for.
+PUZZLE_NB, PUZZLE = "nbs/exercises/04_puzzles.ipynb", "cumsum"
+PUZZLE_WRONG = ["def cumsum_grad(x, out):", "x.g = out.g.cumsum(0)"]       # summed from the wrong end
+PUZZLE_HOW = dict(expect="wrong on", picture=True, then=('hint("cumsum")', "Hint 1 of 3 for cumsum:"))
 MATHJAX_PLUGIN = "@jupyterlab/mathjax-extension"
 
 
@@ -133,7 +137,7 @@ async def _run_everything(tmp):
             res["lab"], res["lab_blocked"] = await browser.run_lab(
                 chromium, tmp, rels + special, ARTIFACTS, disable={f"nbs/{UNTYPESET}": [MATHJAX_PLUGIN]}, on_done=saved,
                 first=special,               # the broken ones first: their sites are built and checked while the chapters run
-                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE))])
+                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE)), (PUZZLE_NB, PUZZLE, PUZZLE_WRONG, PUZZLE_HOW)])
             res["lab_seconds"] = time.monotonic() - t0
             t0 = time.monotonic()
             res["site"], res["site_blocked"] = await site_check
@@ -213,6 +217,18 @@ def test_a_learner_types_a_solution_into_an_exercise_and_the_grader_says_correct
     assert not rep.problems, str(rep)
     assert any(f"{EXERCISE}_grad: correct on all" in n for n in rep.notes), str(rep)
     assert (ARTIFACTS / f"lab-exercise-{Path(EXERCISE_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
+
+
+def test_a_learner_types_a_wrong_puzzle_answer_sees_its_jacobian_and_asks_for_a_hint(run):
+    """In the puzzles notebook, a wrong answer typed over a stub: Run All Cells shows the grader's report, `wrong`, with
+    the picture of the answer's Jacobian against the right one under it; then `hint("cumsum")`, typed into a new cell
+    below, shows the first hint."""
+    rep = run["lab"][f"{PUZZLE_NB}: {PUZZLE}"]
+    assert not rep.problems, str(rep)
+    assert any(f"{PUZZLE}_grad: wrong on" in n for n in rep.notes), str(rep)
+    assert any(n.startswith("the grader drew 1 picture") for n in rep.notes), str(rep)
+    assert any(n.startswith('hint("cumsum") printed: Hint 1 of 3') for n in rep.notes), str(rep)
+    assert (ARTIFACTS / f"lab-exercise-{Path(PUZZLE_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
 
 
 def test_no_request_leaves_the_machine(run):

@@ -18,10 +18,11 @@ def test_every_figure_script_draws_into_a_fresh_folder(tmp_path):
 
 
 def test_every_image_a_notebook_references_exists():
+    "In nbs/ (../images/NAME.png) and in its folders, such as nbs/exercises/ (../../images/NAME.png)."
     import re
     refs = 0
-    for nb in (root / "nbs").glob("*.ipynb"):
-        for ref in re.findall(r"\]\((\.\./images/[^)\s]+)\)", nb.read_text()):
+    for nb in (root / "nbs").glob("**/*.ipynb"):
+        for ref in re.findall(r"\]\(((?:\.\./)+images/[^)\s]+)\)", nb.read_text()):
             assert (nb.parent / ref).resolve().exists(), f"{nb.name} shows {ref}, which does not exist"
             refs += 1
     assert refs > 0

@@ -4,17 +4,17 @@
 
 # %% auto #0
 __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_load_names', 'check_train_valid_split', 'check_normalise',
-           'check_lin', 'check_relu', 'check_mse', 'check_init_params', 'check_numerical_grad', 'check_mse_grad',
-           'check_relu_grad', 'check_lin_grad', 'check_lin_layer', 'check_model_params', 'check_accumulate',
-           'check_backward', 'check_model_backward', 'check_rel_error', 'check_diagnose', 'check_check_grads',
-           'check_grad_report', 'check_minibatches', 'check_sgd_step', 'check_random_shift', 'check_fit',
-           'check_plot_loss', 'check_logsumexp', 'check_log_softmax', 'check_nll', 'check_cross_entropy',
-           'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul', 'check_ag_broadcast',
-           'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse', 'check_ag_cross_entropy',
-           'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_matmul_flops',
-           'check_fast_forward_and_backward', 'check_shard', 'check_parallel_forward_and_backward',
-           'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
-           'check_grade']
+           'check_lin', 'check_relu', 'check_mse', 'check_init_params', 'check_mse_grad', 'check_relu_grad',
+           'check_lin_grad', 'check_autograd_grads', 'check_same_grads', 'check_lin_layer', 'check_model_params',
+           'check_accumulate', 'check_backward', 'check_model_backward', 'check_rel_error', 'check_diagnose',
+           'check_check_grads', 'check_grad_report', 'check_numerical_grad', 'check_minibatches', 'check_sgd_step',
+           'check_random_shift', 'check_fit', 'check_plot_loss', 'check_logsumexp', 'check_log_softmax', 'check_nll',
+           'check_cross_entropy', 'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul',
+           'check_ag_broadcast', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse',
+           'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph',
+           'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
+           'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
+           'check_sync_params', 'check_run_workers', 'check_grade']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -210,24 +210,7 @@ def _upstream(fn, out):
         raise TypeError(f"{fn}: out.g has dtype {g.dtype} but out has dtype {out.dtype}; they must match")
     return g
 
-def _scalar(v):
-    "The float value of a loss; a clear error when it is not a single number."
-    if isinstance(v, torch.Tensor) and v.numel() != 1:
-        raise ValueError(f"numerical_grad: f(x) must return a scalar, got a tensor of shape {_shape(v)}")
-    return float(v)
-
 # %% ../nbs/90_guards.ipynb #59bf6f07
-def check_numerical_grad(f, x, h):
-    "numerical_grad's arguments: a function, a float64 tensor, a positive step."
-    if not callable(f):
-        raise TypeError(f"numerical_grad: f must be a function of x returning a scalar, got {type(f).__name__}")
-    _check_tensor("numerical_grad", "x", x)
-    if x.dtype != torch.float64:
-        raise TypeError(f"numerical_grad: x has dtype {x.dtype}; central differences need float64 "
-                        f"(in float32 with h={h} they keep about one correct digit): pass x.double()")
-    if isinstance(h, bool) or not isinstance(h, numbers.Real) or not 0 < h < math.inf:
-        raise ValueError(f"numerical_grad: h, the step, must be a positive number, got {h!r}")
-
 def check_mse_grad(inp, targ):
     "mse_grad's arguments: inp (N, 1) with N >= 1, targ (N,), both floating point of one dtype."
     _check_mse_args("mse_grad", inp, targ, name="inp")     # chapter 2's mse checks, naming mse_grad's parameter
@@ -249,6 +232,28 @@ def check_lin_grad(inp, out, w, b):
         raise ValueError(f"lin_grad: out has shape {_shape(out)}; for inp {_shape(inp)} and w {_shape(w)} "
                          f"it must be ({inp.shape[0]}, {w.shape[1]})")
     _upstream("lin_grad", out)
+
+# %% ../nbs/90_guards.ipynb #23eb0779
+def check_autograd_grads(f, inps, upstream):
+    "autograd_grads' arguments: a function, at least one floating-point tensor, and an upstream that is None or a float tensor."
+    if not callable(f):
+        raise TypeError(f"autograd_grads: f must be a function of the inputs, got {type(f).__name__}; "
+                        f"the call is autograd_grads(f, *inps, upstream=None)")
+    if not inps: raise ValueError("autograd_grads: no input given; there is nothing to differentiate with respect to")
+    for i, t in enumerate(inps): _check_tensor("autograd_grads", f"inps[{i}]", t)
+    if upstream is not None: _check_tensor("autograd_grads", "upstream", upstream)
+
+def check_same_grads(grads, expected, names, dtype, tols):
+    "assert_same_grads' arguments: three lists of one length >= 1, names as strings, a dtype in `tols`; no gradient None."
+    if not all(isinstance(s, (list, tuple)) for s in (grads, expected, names)):
+        raise TypeError("assert_same_grads: grads, expected and names must be lists or tuples")
+    if not len(grads) == len(expected) == len(names) > 0:
+        raise ValueError(f"assert_same_grads: got {len(grads)} gradients, {len(expected)} expected and {len(names)} names; "
+                         f"give one of each per tensor, at least one (a comparison of nothing must not pass)")
+    if not all(isinstance(n, str) for n in names): raise TypeError("assert_same_grads: names must be strings")
+    if dtype not in tols: raise ValueError(f"assert_same_grads: no tolerance for dtype {dtype}; expected one of {list(tols)}")
+    for name, g in zip(names, grads):
+        if g is None: raise AssertionError(f"{name}.g is None: the gradient was never set")
 
 # %% ../nbs/90_guards.ipynb #02c0f952
 def _check_wb(fn, w, b, names=("w", "b")):
@@ -282,7 +287,7 @@ def check_accumulate(t, g):
 
 def check_backward(layer):
     "`Module.backward()`: the layer holds a saved call that was not differentiated yet."
-    if not layer.saved:
+    if not getattr(layer, "saved", None):          # made at the layer's first call
         raise RuntimeError(f"{type(layer).__name__}.backward() was called before the layer was called (or more times "
                            f"than it was called): there is no saved forward call to differentiate; call the layer first")
 
@@ -362,6 +367,24 @@ def check_grad_report(rows, diagnoses, row_type):
         raise TypeError(f"GradReport: rows must be a non-empty list of Row, got {type(rows).__name__}")
     if not isinstance(diagnoses, dict):
         raise TypeError(f"GradReport: diagnoses must be a dict (input name -> text or None), got {type(diagnoses).__name__}")
+
+# %% ../nbs/90_guards.ipynb #c6180992
+def check_numerical_grad(f, x, h):
+    "numerical_grad's arguments: a function, a float64 tensor, a positive step."
+    if not callable(f):
+        raise TypeError(f"numerical_grad: f must be a function of x returning a scalar, got {type(f).__name__}")
+    _check_tensor("numerical_grad", "x", x)
+    if x.dtype != torch.float64:
+        raise TypeError(f"numerical_grad: x has dtype {x.dtype}; central differences need float64 "
+                        f"(in float32 with h={h} they keep about one correct digit): pass x.double()")
+    if isinstance(h, bool) or not isinstance(h, numbers.Real) or not 0 < h < math.inf:
+        raise ValueError(f"numerical_grad: h, the step, must be a positive number, got {h!r}")
+
+def _scalar(v):
+    "The float value of a loss; a clear error when it is not a single number."
+    if isinstance(v, torch.Tensor) and v.numel() != 1:
+        raise ValueError(f"numerical_grad: f(x) must return a scalar, got a tensor of shape {_shape(v)}")
+    return float(v)
 
 # %% ../nbs/90_guards.ipynb #70f1482b
 def _check_lr(fn, lr):

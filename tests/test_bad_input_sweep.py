@@ -34,7 +34,8 @@ from backprop.check import GradReport, check_grads, diagnose, rel_error
 from backprop.data import MNIST_SAMPLE, download_mnist, load_mnist, load_mnist_sample, load_names, normalise, train_valid_split
 from backprop.forward import init_params, lin, mlp, mse, relu
 from backprop.matmul import matmul_broadcast, matmul_einsum, matmul_elementwise, matmul_loops
-from backprop.grads import forward_and_backward, lin_grad, mse_grad, numerical_grad, relu_grad
+from backprop.grads import assert_same_grads, autograd_grads, forward_and_backward, lin_grad, mse_grad, relu_grad
+from backprop.check import numerical_grad
 from backprop.layers import Lin, LinFunction, Model, Module, Mse, MseFunction, Relu, ReluFunction, TorchModel
 from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, random_shift, sgd_step
 from backprop.losses import (classifier_forward_and_backward, cross_entropy, cross_entropy_grad, evaluate_classifier,
@@ -255,7 +256,21 @@ SWEEP = {
         bad("order", lambda: mlp(T(2, 3), *layers_swapped(3, 2)), ValueError, r"inp has shape \(2, 3\) and w has shape \(2, 1\)"),
     ],
     # backprop.grads
-    "backprop.grads.numerical_grad": [
+    "backprop.grads.autograd_grads": [
+        bad("order", lambda: autograd_grads(F64(3), lambda x: x.sum()), TypeError, "f must be a function of the inputs, got Tensor"),
+        bad("value", lambda: autograd_grads(lambda x: x.sum()), ValueError, "no input given"),
+        bad("dtype", lambda: autograd_grads(lambda x: x.sum(), I(3)), TypeError, r"inps\[0\] has dtype torch.int64"),
+        bad("dtype", lambda: autograd_grads(lambda x: x * 2, F64(3), upstream=I(3)), TypeError, "upstream has dtype torch.int64"),
+    ],
+    "backprop.grads.assert_same_grads": [
+        bad("value", lambda: assert_same_grads([], [], [], torch.float32), ValueError, "a comparison of nothing must not pass"),
+        bad("shape", lambda: assert_same_grads([F64(3)], [F64(3), F64(3)], ["a", "b"], torch.float64), ValueError,
+            "got 1 gradients, 2 expected and 2 names"),
+        bad("order", lambda: assert_same_grads(F64(3), F64(3), ["a"], torch.float64), TypeError, "must be lists or tuples"),
+        bad("dtype", lambda: assert_same_grads([F64(3)], [F64(3)], ["a"], torch.float16), ValueError, "no tolerance for dtype torch.float16"),
+        bad("value", lambda: assert_same_grads([None], [F64(3)], ["w"], torch.float64), AssertionError, r"w.g is None"),
+    ],
+    "backprop.check.numerical_grad": [
         bad("order", lambda: numerical_grad(F64(3), lambda x: x.sum()), TypeError, "f must be a function of x returning a scalar, got Tensor"),
         bad("dtype", lambda: numerical_grad(lambda x: x.sum(), I(3)), TypeError, FLOAT),
         bad("dtype", lambda: numerical_grad(lambda x: (x ** 2).sum(), torch.ones(3)), TypeError, "central differences need float64"),

@@ -8,11 +8,11 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_load_names', 'c
            'check_lin_grad', 'check_autograd_grads', 'check_same_grads', 'check_lin_layer', 'check_model_params',
            'check_accumulate', 'check_backward', 'check_model_backward', 'check_rel_error', 'check_diagnose',
            'check_check_grads', 'check_grad_report', 'check_numerical_grad', 'check_minibatches', 'check_sgd_step',
-           'check_random_shift', 'check_fit', 'check_plot_loss', 'check_logsumexp', 'check_log_softmax', 'check_nll',
-           'check_cross_entropy', 'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul',
-           'check_ag_broadcast', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse',
-           'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph',
-           'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
+           'check_random_shift', 'check_fit', 'check_plot_loss', 'check_plot_watch', 'check_logsumexp',
+           'check_log_softmax', 'check_nll', 'check_cross_entropy', 'check_cross_entropy_grad', 'check_ag_data',
+           'check_ag_operand', 'check_ag_matmul', 'check_ag_broadcast', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log',
+           'check_ag_dims', 'check_ag_mse', 'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_closure',
+           'check_ag_draw_graph', 'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
            'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
            'check_sync_params', 'check_run_workers', 'check_grade']
 
@@ -466,6 +466,24 @@ def check_plot_loss(hist):
                          f"with 'step_loss' and 'epoch'")
     if not hist["epoch"]:
         raise ValueError("plot_loss: hist has no epochs; there is nothing to plot")
+
+def check_plot_watch(log):
+    "plot_watch's argument: the log that chapter 8's `watch` fills, after at least one step."
+    if not isinstance(log, dict) or not all(k in log for k in ("acts", "dead", "update/data")):
+        raise ValueError("plot_watch: log must be the dict that chapter 8's watch fills, with 'acts', 'dead' and 'update/data', "
+                         f"got {type(log).__name__}{' with keys ' + str(list(log)) if isinstance(log, dict) else ''}")
+    acts = log["acts"]
+    if not isinstance(acts, (list, tuple)) or not acts:
+        raise ValueError("plot_watch: log['acts'] must be a non-empty list of activation tensors")
+    for k, a in enumerate(acts):
+        _check_tensor("plot_watch", f"log['acts'][{k}]", a)
+        g = getattr(a, "g", None)
+        if not isinstance(g, torch.Tensor) or g.shape != a.shape:
+            raise ValueError(f"plot_watch: log['acts'][{k}] must carry its gradient .g of shape {_shape(a)} (run the backward pass)")
+    for key in ("dead", "update/data"):
+        rows = log[key]
+        if not isinstance(rows, (list, tuple)) or not rows or len({len(r) for r in rows}) != 1:
+            raise ValueError(f"plot_watch: log['{key}'] must hold one row per step, at least one, all of one length")
 
 # %% ../nbs/90_guards.ipynb #a724047c
 def _check_logits(fn, name, z, log_probs=False):

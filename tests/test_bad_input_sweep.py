@@ -37,7 +37,7 @@ from backprop.matmul import matmul_broadcast, matmul_einsum, matmul_elementwise,
 from backprop.grads import assert_same_grads, autograd_grads, forward_and_backward, lin_grad, mse_grad, relu_grad
 from backprop.check import numerical_grad
 from backprop.layers import Lin, LinFunction, Model, Module, Mse, MseFunction, Relu, ReluFunction, TorchModel
-from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, random_shift, sgd_step
+from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, plot_watch, random_shift, sgd_step
 from backprop.losses import (classifier_forward_and_backward, cross_entropy, cross_entropy_grad, evaluate_classifier,
                              log_softmax, logsumexp, nll, train_classifier)
 from backprop.autograd import Tensor, draw_graph
@@ -602,6 +602,14 @@ SWEEP = {
         bad("value", lambda: plot_loss({}, ax=axes()), ValueError, r"plot_loss: hist lacks the key\(s\) \['step_loss', 'epoch'\]; expected the "),
         bad("value", lambda: plot_loss(dict(step_loss=[], epoch=[]), ax=axes()), ValueError, r"plot_loss: hist has no epochs; there is nothing to plot"),
         bad("order", lambda: plot_loss(axes(), tiny_fit()), TypeError, r"plot_loss: hist must be the dict that fit returns, got Axes"),
+    ],
+    "backprop.train.plot_watch": [
+        bad("order", lambda: plot_watch("a title", {}), ValueError, r"plot_watch: log must be the dict that chapter 8's watch fills"),
+        bad("value", lambda: plot_watch({"acts": [], "dead": [[0.]], "update/data": [[0.]]}), ValueError, r"log\['acts'\] must be a non-empty list"),
+        bad("value", lambda: plot_watch({"acts": [T(4, 3)], "dead": [[0.]], "update/data": [[0.]]}), ValueError, r"must carry its gradient \.g of shape \(4, 3\)"),
+        bad("dtype", lambda: plot_watch({"acts": [I(4, 3)], "dead": [[0.]], "update/data": [[0.]]}), TypeError, FLOAT),
+        bad("shape", lambda: plot_watch({"acts": [with_g(T(4, 3), T(4, 3))], "dead": [[0.], [0., 1.]], "update/data": [[0.]]}), ValueError,
+            r"log\['dead'\] must hold one row per step, at least one, all of one length"),
     ],
 }
 

@@ -38,6 +38,8 @@ root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root / "tools"))
 import browser  # noqa: E402
 import build_site  # noqa: E402
+sys.path.insert(0, str(root / "tests"))
+import quoted_numbers  # noqa: E402
 
 # BROWSER_TEST_NOTEBOOKS (a glob, e.g. /tmp/copy/*.ipynb) runs the test on other notebooks.
 _glob = os.environ.get("BROWSER_TEST_NOTEBOOKS", str(root / "nbs" / "*.ipynb"))
@@ -141,6 +143,7 @@ async def _run_everything(tmp):
             res["untypeset_site"] = await broken_checks[f"nbs/{UNTYPESET}"]
             res["site_tail_seconds"] = time.monotonic() - t0
     res["seconds"] = time.monotonic() - t_start
+    res["saved"] = {rel: nbformat.read(tmp / rel, as_version=4) for rel in rels}   # as JupyterLab ran and saved them
     return res
 
 
@@ -213,6 +216,16 @@ def test_a_learner_types_a_solution_into_an_exercise_and_the_grader_says_correct
     assert not rep.problems, str(rep)
     assert any(f"{EXERCISE}_grad: correct on all" in n for n in rep.notes), str(rep)
     assert (ARTIFACTS / f"lab-exercise-{Path(EXERCISE_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
+
+
+QUOTED = [nb for nb in NOTEBOOKS if nb.stem in {e["nb"] for e in quoted_numbers.QUOTES}]
+
+
+@pytest.mark.parametrize("nb", QUOTED, ids=[p.stem for p in QUOTED])
+def test_the_numbers_the_prose_quotes_are_what_the_cells_printed(run, nb):
+    "Each number that a chapter's prose quotes from a run (tests/quoted_numbers.py) is within its tolerance of the output."
+    problems = quoted_numbers.output_problems(run["saved"][f"nbs/{nb.name}"], nb.stem)
+    assert not problems, "\n".join(problems)
 
 
 def test_no_request_leaves_the_machine(run):

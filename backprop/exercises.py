@@ -13,7 +13,7 @@ from itertools import combinations, permutations
 
 import torch
 from .check import diagnose, rel_error
-from .grads import numerical_grad
+from .check import numerical_grad
 from .guards import _shape, check_grade
 
 # %% ../nbs/97_grader.ipynb #00b66c88

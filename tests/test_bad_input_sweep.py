@@ -35,9 +35,10 @@ from backprop.data import (MNIST_SAMPLE, build_dataset, download_mnist, load_mni
                            split_names, train_valid_split)
 from backprop.forward import init_params, lin, mlp, mse, relu
 from backprop.matmul import matmul_broadcast, matmul_einsum, matmul_elementwise, matmul_loops
-from backprop.grads import forward_and_backward, lin_grad, mse_grad, numerical_grad, relu_grad
+from backprop.grads import assert_same_grads, autograd_grads, forward_and_backward, lin_grad, mse_grad, relu_grad
+from backprop.check import numerical_grad
 from backprop.layers import Lin, LinFunction, Model, Module, Mse, MseFunction, Relu, ReluFunction, TorchModel
-from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, random_shift, sgd_step
+from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, plot_watch, random_shift, sgd_step
 from backprop.losses import (classifier_forward_and_backward, cross_entropy, cross_entropy_grad, evaluate_classifier,
                              log_softmax, logsumexp, nll, train_classifier)
 from backprop.autograd import Tensor, draw_graph, _result
@@ -346,7 +347,21 @@ SWEEP = {
         bad("order", lambda: mlp(T(2, 3), *layers_swapped(3, 2)), ValueError, r"inp has shape \(2, 3\) and w has shape \(2, 1\)"),
     ],
     # backprop.grads
-    "backprop.grads.numerical_grad": [
+    "backprop.grads.autograd_grads": [
+        bad("order", lambda: autograd_grads(F64(3), lambda x: x.sum()), TypeError, "f must be a function of the inputs, got Tensor"),
+        bad("value", lambda: autograd_grads(lambda x: x.sum()), ValueError, "no input given"),
+        bad("dtype", lambda: autograd_grads(lambda x: x.sum(), I(3)), TypeError, r"inps\[0\] has dtype torch.int64"),
+        bad("dtype", lambda: autograd_grads(lambda x: x * 2, F64(3), upstream=I(3)), TypeError, "upstream has dtype torch.int64"),
+    ],
+    "backprop.grads.assert_same_grads": [
+        bad("value", lambda: assert_same_grads([], [], [], torch.float32), ValueError, "a comparison of nothing must not pass"),
+        bad("shape", lambda: assert_same_grads([F64(3)], [F64(3), F64(3)], ["a", "b"], torch.float64), ValueError,
+            "got 1 gradients, 2 expected and 2 names"),
+        bad("order", lambda: assert_same_grads(F64(3), F64(3), ["a"], torch.float64), TypeError, "must be lists or tuples"),
+        bad("dtype", lambda: assert_same_grads([F64(3)], [F64(3)], ["a"], torch.float16), ValueError, "no tolerance for dtype torch.float16"),
+        bad("value", lambda: assert_same_grads([None], [F64(3)], ["w"], torch.float64), AssertionError, r"w.g is None"),
+    ],
+    "backprop.check.numerical_grad": [
         bad("order", lambda: numerical_grad(F64(3), lambda x: x.sum()), TypeError, "f must be a function of x returning a scalar, got Tensor"),
         bad("dtype", lambda: numerical_grad(lambda x: x.sum(), I(3)), TypeError, FLOAT),
         bad("dtype", lambda: numerical_grad(lambda x: (x ** 2).sum(), torch.ones(3)), TypeError, "central differences need float64"),
@@ -968,6 +983,14 @@ SWEEP = {
         bad("value", lambda: sample_names(gpt1(), 4, n=0), ValueError, r"n must be a positive int, got 0"),
         bad("dtype", lambda: sample_names(gpt1(), 4, generator=0), TypeError, r"generator must be a torch\.Generator or None, got int"),
         bad("order", lambda: sample_names(4, gpt1()), TypeError, r"params must be the dict of tensors that init_gpt returns, got int"),
+    ],
+    "backprop.train.plot_watch": [
+        bad("order", lambda: plot_watch("a title", {}), ValueError, r"plot_watch: log must be the dict that chapter 8's watch fills"),
+        bad("value", lambda: plot_watch({"acts": [], "dead": [[0.]], "update/data": [[0.]]}), ValueError, r"log\['acts'\] must be a non-empty list"),
+        bad("value", lambda: plot_watch({"acts": [T(4, 3)], "dead": [[0.]], "update/data": [[0.]]}), ValueError, r"must carry its gradient \.g of shape \(4, 3\)"),
+        bad("dtype", lambda: plot_watch({"acts": [I(4, 3)], "dead": [[0.]], "update/data": [[0.]]}), TypeError, FLOAT),
+        bad("shape", lambda: plot_watch({"acts": [with_g(T(4, 3), T(4, 3))], "dead": [[0.], [0., 1.]], "update/data": [[0.]]}), ValueError,
+            r"log\['dead'\] must hold one row per step, at least one, all of one length"),
     ],
 }
 

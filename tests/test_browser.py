@@ -38,6 +38,8 @@ root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root / "tools"))
 import browser  # noqa: E402
 import build_site  # noqa: E402
+sys.path.insert(0, str(root / "tests"))
+import quoted_numbers  # noqa: E402
 
 # BROWSER_TEST_NOTEBOOKS (a glob, e.g. /tmp/copy/*.ipynb) runs the test on other notebooks.
 _glob = os.environ.get("BROWSER_TEST_NOTEBOOKS", str(root / "nbs" / "*.ipynb"))
@@ -145,6 +147,7 @@ async def _run_everything(tmp):
             res["untypeset_site"] = await broken_checks[f"nbs/{UNTYPESET}"]
             res["site_tail_seconds"] = time.monotonic() - t0
     res["seconds"] = time.monotonic() - t_start
+    res["saved"] = {rel: nbformat.read(tmp / rel, as_version=4) for rel in rels}   # as JupyterLab ran and saved them
     return res
 
 
@@ -229,6 +232,16 @@ def test_a_learner_types_a_wrong_puzzle_answer_sees_its_jacobian_and_asks_for_a_
     assert any(n.startswith("the grader drew 1 picture") for n in rep.notes), str(rep)
     assert any(n.startswith('hint("cumsum") printed: Hint 1 of 3') for n in rep.notes), str(rep)
     assert (ARTIFACTS / f"lab-exercise-{Path(PUZZLE_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
+
+
+QUOTED = [nb for nb in NOTEBOOKS if nb.stem in {e["nb"] for e in quoted_numbers.QUOTES}]
+
+
+@pytest.mark.parametrize("nb", QUOTED, ids=[p.stem for p in QUOTED])
+def test_the_numbers_the_prose_quotes_are_what_the_cells_printed(run, nb):
+    "Each number that a chapter's prose quotes from a run (tests/quoted_numbers.py) is within its tolerance of the output."
+    problems = quoted_numbers.output_problems(run["saved"][f"nbs/{nb.name}"], nb.stem)
+    assert not problems, "\n".join(problems)
 
 
 def test_no_request_leaves_the_machine(run):

@@ -530,7 +530,7 @@ def check_fit(params, data, epochs, lr, bs, max_shift):
     _check_count("fit", "max_shift", max_shift, least=0)
 
 def check_train_main(threads, seed):
-    "`python -m backprop.train`'s settings that train_classifier does not check: --threads from 1 to the cores, --seed a seed."
+    "`python -m backprop.cli`'s settings that train_classifier does not check: --threads from 1 to the cores, --seed a seed."
     _check_threads("main", "--threads", threads)
     if seed is not None: _check_seed("main", "--seed", seed)
 

@@ -38,7 +38,8 @@ from backprop.matmul import matmul_broadcast, matmul_einsum, matmul_elementwise,
 from backprop.grads import assert_same_grads, autograd_grads, forward_and_backward, lin_grad, mse_grad, relu_grad
 from backprop.check import numerical_grad
 from backprop.layers import Lin, LinFunction, Model, Module, Mse, MseFunction, Relu, ReluFunction, TorchModel
-from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, plot_watch, random_shift, sgd_step
+from backprop.cli import main
+from backprop.train import evaluate_regression, fit, minibatches, plot_loss, plot_watch, random_shift, sgd_step
 from backprop.losses import (classifier_forward_and_backward, cross_entropy, cross_entropy_grad, evaluate_classifier,
                              log_softmax, logsumexp, nll, train_classifier)
 from backprop.autograd import Tensor, draw_graph, _result
@@ -67,7 +68,7 @@ from backprop.gpt_model import (adam_step, autograd_train_step, decode, evaluate
 # function does wrong is graded in tests/test_exercises.py; backprop.guards is reached through the rest.
 MODULES = ["backprop.data", "backprop.matmul", "backprop.forward", "backprop.grads", "backprop.check", "backprop.layers",
            "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast", "backprop.parallel", "backprop.exercises",
-           "backprop.charmlp", "backprop.gpt", "backprop.gpt_model", "backprop.forward_mode", "backprop.memory"]
+           "backprop.charmlp", "backprop.gpt", "backprop.gpt_model", "backprop.forward_mode", "backprop.memory", "backprop.cli"]
 KINDS = ("shape", "dtype", "order", "value")
 PACKAGE_DIR = Path(backprop.__file__).resolve().parent
 
@@ -539,7 +540,7 @@ SWEEP = {
         bad("value", lambda: tiny_fit(epochs=0), ValueError, r"fit: epochs must be a positive int, got 0"),
         bad("value", lambda: tiny_fit(lr=float("nan")), ValueError, r"fit: lr must be a positive finite number, got nan"),
     ],
-    "backprop.train.main": [
+    "backprop.cli.main": [
         bad("value", lambda: quiet_main(["--hidden", "0", "--epochs", "1"]), ValueError, "n_hidden must be a positive int, got 0"),
         bad("value", lambda: quiet_main(["--threads", "0"]), ValueError, r"main: --threads must be a positive int, got 0"),
         bad("value", lambda: quiet_main(["--epochs", "0"]), ValueError, r"fit: epochs must be a positive int, got 0"),
@@ -1121,7 +1122,7 @@ ISSUE_26 = {
         bad("value", lambda: fast_forward_and_backward(META(4, 3), META(4), *[p.to("meta") for p in init_params(3, 2)]), ValueError, r"fast_forward_and_backward: inp is a meta tensor \(device='meta'\)"),
         bad("value", lambda: fast_forward_and_backward(T(4, 3), T(4), *[p.to("meta") for p in init_params(3, 2)]), ValueError, r"fast_forward_and_backward: parameter 1 is a meta tensor"),
     ],
-    "backprop.train.main": [
+    "backprop.cli.main": [
         bad("value", lambda: quiet_main(["--threads", "10000"]), ValueError, r"main: --threads must be at most \d+, the CPU cores this process may use, got 10000"),
         bad("value", lambda: quiet_main(["--seed", "99999999999999999999999"]), ValueError, r"main: --seed must be an int from 0 to 4,294,967,295, got 99999999999999999999999"),
         bad("value", lambda: quiet_main(["--seed", "-1"]), ValueError, r"main: --seed must be an int from 0 to 4,294,967,295, got -1"),

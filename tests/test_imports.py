@@ -29,3 +29,13 @@ def test_the_scan_sees_imports_inside_functions(tmp_path):
     "The test above must not pass vacuously: a call-time import (as guards once had) is found."
     (tmp_path / "guards.py").write_text("import torch\ndef f():\n    from backprop import data\n    from .check import X\n")
     assert package_imports(tmp_path / "guards.py") == {"data", "check"}
+
+
+def test_no_module_of_the_package_reaches_itself_through_imports():
+    "No circle: backprop.losses imports backprop.train, so the command line that needs both is backprop.cli."
+    graph = {p.stem: package_imports(p) for p in PACKAGE.glob("*.py") if not p.stem.startswith("_")}
+    def reaches(start, goal, seen=()):
+        return any(d == goal or (d in graph and d not in seen and reaches(d, goal, (*seen, d))) for d in graph[start])
+    circles = sorted(m for m in graph if reaches(m, m))
+    assert "train" in graph["losses"] and "losses" in graph["cli"], "the scan must see the edges it is about"
+    assert not circles, f"modules that reach themselves through imports: {circles}"

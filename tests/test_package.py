@@ -142,7 +142,7 @@ def test_install_adds_no_web_framework(tmp_path, wheel, record_property):
     added = {name: size for name, size in after.items() if name not in before}
     assert not WEB_FRAMEWORK & set(after), f"the install brought a web framework: {sorted(WEB_FRAMEWORK & set(after))}"
     assert set(added) == ADDED_BY_THE_INSTALL, f"pip install added {sorted(added)}, expected {sorted(ADDED_BY_THE_INSTALL)}"
-    _run([str(python), "-I", "-c", "import backprop.train, backprop.losses; from backprop.train import main, fit"], cwd=tmp_path)
+    _run([str(python), "-I", "-c", "import backprop.train, backprop.losses, backprop.cli; from backprop.train import fit; from backprop.cli import main"], cwd=tmp_path)
     record_property("summary", "pip install of the wheel beside torch, numpy, matplotlib adds "
                     + ", ".join(f"{n} ({s / 1024:.0f} KiB)" for n, s in sorted(added.items()))
                     + f": {sum(added.values()) / 1024:.0f} KiB in all")

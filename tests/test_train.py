@@ -1,4 +1,4 @@
-"""Minibatches, SGD, the training loop and the command line of backprop.train (chapter 8)."""
+"""Minibatches, SGD and the training loop of backprop.train (chapter 8), and the command line, backprop.cli (appendix 92)."""
 import math
 import subprocess
 import sys
@@ -10,7 +10,8 @@ from torch.testing import assert_close
 
 from backprop.forward import init_params, mlp
 from backprop.losses import classifier_forward_and_backward, evaluate_classifier
-from backprop.train import fit, main, minibatches, plot_loss, random_shift, sgd_step
+from backprop.cli import main
+from backprop.train import fit, minibatches, plot_loss, random_shift, sgd_step
 
 root = Path(__file__).resolve().parent.parent
 
@@ -289,7 +290,7 @@ def test_plot_loss_bad_history():
 # ---- the command line --------------------------------------------------------------------------
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "backprop.train", *args], cwd=root,
+    return subprocess.run([sys.executable, "-m", "backprop.cli", *args], cwd=root,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -305,7 +306,7 @@ def test_cli_prints_one_line_per_epoch_then_the_final_accuracy():
 @pytest.mark.parametrize("argv,match", [(["--epochs", "two"], "invalid int value"),
                                         (["--dtype", "float16"], "invalid choice: 'float16'")])
 def test_cli_rejects_a_bad_option(capsys, argv, match):
-    "argparse's refusal (exit status 2), in this process: the same as `python -m backprop.train` gives, without a new Python."
+    "argparse's refusal (exit status 2), in this process: the same as `python -m backprop.cli` gives, without a new Python."
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2 and match in capsys.readouterr().err
@@ -334,12 +335,12 @@ def test_cli_rejects_a_zero_setting_before_training(argv, match):
     finally: torch.set_num_threads(n)
 
 
-def test_importing_train_does_not_train(fresh_import):
-    assert fresh_import("backprop.train")["stdout"] == ""
+def test_importing_the_command_line_does_not_train(fresh_import):
+    assert fresh_import("backprop.cli")["stdout"] == ""
 
 
 def test_default_cli_reaches_95_percent_validation_accuracy():
-    "The target of the course's issue 5: the default `python -m backprop.train`, >= 95 % on the held-out 1,000."
+    "The target of the course's issue 5: the default `python -m backprop.cli`, >= 95 % on the held-out 1,000."
     res = run_cli()
     assert res.returncode == 0, res.stderr
     acc = float(res.stdout.splitlines()[-1].split()[3])

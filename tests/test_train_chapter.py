@@ -31,18 +31,19 @@ def test_the_checks_live_in_backprop_guards():
         assert getattr(backprop.train, name) is getattr(backprop.guards, name)
 
 
-def test_the_appendix_exports_into_backprop_train_after_the_chapter():
-    src = (root / "backprop" / "train.py").read_text()
+def test_the_appendix_exports_into_backprop_train_after_the_chapter_and_the_command_line_into_backprop_cli():
+    src, cli = ((root / "backprop" / name).read_text() for name in ("train.py", "cli.py"))
     assert src.index("../nbs/08_training.ipynb") < src.index("../nbs/92_train_cli.ipynb")
-    assert src.rstrip().endswith("main()"), "the __main__ guard must be the module's last cell"
-    assert "fastcore" not in src, "fastcore is not a requirement of the package"
+    assert "def main(" not in src and "__main__" not in src, "the command line lives in backprop.cli"
+    assert cli.rstrip().endswith("main()"), "the __main__ guard must be the command line's last cell"
+    assert "fastcore" not in src + cli, "fastcore is not a requirement of the package"
 
 
 def test_cli_help_runs_outside_ipython():
-    res = subprocess.run([sys.executable, "-m", "backprop.train", "--help"], cwd=root, capture_output=True, text=True,
+    res = subprocess.run([sys.executable, "-m", "backprop.cli", "--help"], cwd=root, capture_output=True, text=True,
                          timeout=120)
     assert res.returncode == 0 and "--epochs" in res.stdout and "chapter-9 classifier" in res.stdout
-    res = subprocess.run([sys.executable, "-c", "import backprop.train as t; print(t._in_ipython())"], cwd=root,
+    res = subprocess.run([sys.executable, "-c", "import backprop.cli as t; print(t._in_ipython())"], cwd=root,
                          capture_output=True, text=True, timeout=120)
     assert res.stdout.strip() == "False", res.stderr
 

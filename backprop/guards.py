@@ -14,7 +14,8 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_load_names', 'c
            'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_matmul_flops',
            'check_fast_forward_and_backward', 'check_shard', 'check_parallel_forward_and_backward',
            'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
-           'check_grade']
+           'check_grade', 'check_step_model', 'check_grade_step', 'check_grade_steps', 'check_forward_values',
+           'check_backward_by_steps', 'check_step_result']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -786,3 +787,147 @@ def check_grade(name, fn, exercises):
     except TypeError:
         raise TypeError(f"grade: {getattr(fn, '__name__', 'your function')}{sig} cannot be called as {call}: "
                         f"the {name!r} exercise passes {len(want)} arguments, {', '.join(want)}") from None
+
+# %% ../nbs/90_guards.ipynb #3dd3cb8e
+import ast, builtins, difflib, inspect, re
+from collections.abc import Mapping
+
+_STEP = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:->\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*))?\s*")
+_NOT_READ = {"torch", "math", *dir(builtins)}      # what a forward's line may use besides the forward's own names
+
+def _assignments(fn, forward):
+    "The lines of `forward`: [(the names assigned, the expression's node, the line's source)]; each must be `a = ...` or `a, b = ...`."
+    if not isinstance(forward, str): raise TypeError(f"{fn}: forward must be a string of lines `name = expression`, got {type(forward).__name__}")
+    try: body = ast.parse(forward).body
+    except SyntaxError as e: raise ValueError(f"{fn}: line {e.lineno} of the forward is not Python: {e.msg}") from None
+    lines = []
+    for s in body:
+        t = s.targets[0] if isinstance(s, ast.Assign) and len(s.targets) == 1 else None
+        names = t.elts if isinstance(t, ast.Tuple) else [t]
+        if not all(isinstance(n, ast.Name) for n in names):
+            raise ValueError(f"{fn}: each line of the forward must assign one name or a tuple of names (`a = ...`, "
+                             f"`a, b = ...`), got {ast.get_source_segment(forward, s)!r}")
+        lines.append((tuple(n.id for n in names), s.value, ast.get_source_segment(forward, s)))
+    if not lines: raise ValueError(f"{fn}: the forward has no line `name = expression`")
+    return lines
+
+def _reads(node):
+    "The names an expression reads, in the order they appear, besides torch, math and Python's builtins."
+    names = sorted((n for n in ast.walk(node) if isinstance(n, ast.Name)), key=lambda n: (n.lineno, n.col_offset))
+    return list(dict.fromkeys(n.id for n in names if n.id not in _NOT_READ))
+
+# %% ../nbs/90_guards.ipynb #c429d81f
+def _step_parts(step):
+    "A step's name and the gradients it returns: 'dout' -> ('dout', ('dout',)); 'f -> da, db' -> ('f', ('da', 'db'))."
+    m = _STEP.fullmatch(step)
+    return m[1], tuple(o.strip() for o in m[2].split(",")) if m[2] else (m[1],)
+
+def check_step_model(forward, steps, make, cases):
+    "Raise a clear error unless `forward` is lines `name = ...`, each step returns 'd' + values of it, `make` is a function and `cases` a list of dicts."
+    fn, lines = "StepModel", _assignments("StepModel", forward)
+    made = [t for targets, _, _ in lines for t in targets]
+    names = list(dict.fromkeys(r for _, v, _ in lines for r in _reads(v) if r not in made)) + made
+    for i, (_, v, src) in enumerate(lines):
+        if early := [r for r in _reads(v) if r in {t for later, _, _ in lines[i:] for t in later}]:
+            raise ValueError(f"{fn}: the line {src!r} reads {early[0]}, which a line at or after it assigns")
+    if twice := [n for n in made if made.count(n) > 1]: raise ValueError(f"{fn}: {twice[0]} is assigned twice; every value needs its own name")
+    if clash := [n for n in names if n.startswith("d") and n[1:] in names]:
+        raise ValueError(f"{fn}: the value {clash[0]} reads as the gradient of {clash[0][1:]}; rename one of them")
+    if not isinstance(steps, list) or not steps or not all(isinstance(s, str) and _STEP.fullmatch(s) for s in steps):
+        raise ValueError(f"{fn}: steps must be a list of strings 'dname' or 'block_backward -> da, db', got {steps!r}")
+    given, seen = "d" + made[-1], set()
+    for name, outs in map(_step_parts, steps):
+        for o in outs:
+            if not (o.startswith("d") and o[1:] in names):
+                raise ValueError(f"{fn}: step {name} returns {o}, which is not 'd' + a value of the forward ({', '.join(names)})")
+            if o == given: raise ValueError(f"{fn}: step {name} returns {o}, which is given: the backward starts from it")
+            if o in seen: raise ValueError(f"{fn}: {o} is returned by two steps; each gradient has one step")
+            seen.add(o)
+    if not callable(make): raise TypeError(f"{fn}: make must be a function make(gen, **sizes) -> the inputs by name, got {type(make).__name__}")
+    if not isinstance(cases, list) or not cases or not all(isinstance(c, dict) for c in cases):
+        raise ValueError(f"{fn}: cases must be a non-empty list of dicts of sizes, got {cases!r}")
+
+# %% ../nbs/90_guards.ipynb #94c995dc
+def _step_model(fn, model, models):
+    "The StepModel that `model` names in `models`, or a clear error."
+    if not isinstance(model, str):
+        raise TypeError(f"{fn}: the first argument is the model's name, a string such as 'mlp'; got {type(model).__name__}")
+    if model not in models:
+        near = difflib.get_close_matches(model, models, n=2, cutoff=0.5)
+        hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
+        raise ValueError(f"{fn}: there is no model {model!r}; {hint}The models: {', '.join(models)}")
+    return models[model]
+
+def _step_refusal(fn, m, f, name=None):
+    "Why `f` cannot be graded as step `name` (by default its own __name__) of StepModel m: an exception to raise, or None."
+    steps = list(m.outputs)
+    if not callable(f) or isinstance(f, type):
+        return TypeError(f"{fn}: a step is a function, such as def {name or steps[0]}(...): return ...; got {type(f).__name__}"
+                         + (": pass the function itself, without calling it" if name is None else ""))
+    name = name or getattr(f, "__name__", "?")
+    if name not in m.outputs:
+        near = difflib.get_close_matches(name, steps, n=2, cutoff=0.6)
+        return ValueError(f"{fn}: {name} is not a step of this model; " + (f"did you mean {' or '.join(near)}? " if near else "")
+                          + f"A step is named after what it returns. The steps, in backward order: {', '.join(steps)}")
+    try: params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError): return TypeError(f"{fn}: {name} has no signature to read its parameters from; write it with def")
+    if odd := [p.name for p in params if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]:
+        return TypeError(f"{fn}: {name}'s parameter {odd[0]} is not a plain name: each parameter is bound by its name, so no *args, **kwargs or /")
+    earlier = [m.given] + [o for s in steps[:steps.index(name)] for o in m.outputs[s]]
+    for p in (p.name for p in params):
+        if p in m.names or p in earlier: continue
+        if p in m.outputs[name]: why = f"{p} is what {name} returns, so it cannot be one of its inputs"
+        elif p.startswith("d") and p[1:] in m.names:
+            later = next((s for s in steps if p in m.outputs[s]), None)
+            why = (f"{p} is not available yet: step {later} computes it, after {name} in the backward order" if later
+                   else f"no step computes {p}")
+            why += f". {name} may use the forward's values and the gradients computed before it: {', '.join(earlier)}"
+        else:
+            near = difflib.get_close_matches(p, m.names + earlier, n=2, cutoff=0.6)
+            why = (f"{p} is not a name of the forward; " + (f"did you mean {' or '.join(near)}? " if near else "")
+                   + f"Its values: {', '.join(m.names)}; a gradient is 'd' + a value")
+        return ValueError(f"{fn}: {name}({', '.join(q.name for q in params)}): {why}")
+
+# %% ../nbs/90_guards.ipynb #810b75c8
+def check_grade_step(model, fn, models):
+    "Raise a clear error unless `model` names one of `models` and `fn` is one of its steps, whose parameters are names it may use."
+    if problem := _step_refusal("grade_step", _step_model("grade_step", model, models), fn): raise problem
+
+def check_grade_steps(model, namespace, models):
+    "Raise a clear error unless `model` names one of `models` and `namespace` is a dict of your functions by name."
+    _step_model("grade_steps", model, models)
+    if not isinstance(namespace, Mapping):
+        raise TypeError(f"grade_steps: namespace must be a dict of your step functions by name, such as globals(); got {type(namespace).__name__}")
+
+def _check_values(fn, m, values, what):
+    "Raise a clear error unless `values` is a dict holding each of `what` (names of StepModel m)."
+    if not isinstance(values, Mapping): raise TypeError(f"{fn}: values must be a dict (name -> value), got {type(values).__name__}")
+    if missing := [n for n in what if n not in values]:
+        raise ValueError(f"{fn}: {', '.join(missing)} missing from the values; expected {', '.join(what)}")
+
+def check_forward_values(model, inputs, models):
+    "Raise a clear error unless `inputs` holds every input of the model's forward, and nothing else."
+    m = _step_model("forward_values", model, models)
+    _check_values("forward_values", m, inputs, m.inputs)
+    if extra := [n for n in inputs if n not in m.inputs]:
+        raise ValueError(f"forward_values: {', '.join(map(str, extra))} not an input of the forward; its inputs: {', '.join(m.inputs)}")
+
+def check_backward_by_steps(model, namespace, values, models):
+    "Raise a clear error unless every step of the model is a function in `namespace` and `values` holds every value of its forward."
+    m = _step_model("backward_by_steps", model, models)
+    check_grade_steps(model, namespace, models)
+    for step in m.outputs:
+        if step not in namespace: raise ValueError(f"backward_by_steps: step {step} is not written yet; grade_steps shows which are")
+        if problem := _step_refusal("backward_by_steps", m, namespace[step], step): raise problem
+    _check_values("backward_by_steps", m, values, m.names)
+
+def check_step_result(step, outs, got, values):
+    "Raise a clear error unless `got`, what `step` returned, holds the gradients `outs`, each a tensor of its value's shape."
+    if len(outs) > 1 and not (isinstance(got, (tuple, list)) and len(got) == len(outs)):
+        raise TypeError(f"backward_by_steps: {step} must return {len(outs)} gradients ({', '.join(outs)}), got {type(got).__name__}")
+    for o, g in zip(outs, got if len(outs) > 1 else [got]):
+        v = values[o[1:]]
+        if not isinstance(g, torch.Tensor) or g.shape != v.shape or not g.is_floating_point():
+            raise ValueError(f"backward_by_steps: {step} returned {o} as " + (f"{g.dtype} of shape {_shape(g)}" if isinstance(g, torch.Tensor)
+                             else type(g).__name__) + f"; expected a float tensor of shape {_shape(v)}, the shape of {o[1:]}. "
+                             f"grade_step says what is wrong with it")

@@ -811,19 +811,20 @@ def _assignments(fn, forward):
     if not lines: raise ValueError(f"{fn}: the forward has no line `name = expression`")
     return lines
 
+# %% ../nbs/90_guards.ipynb #c429d81f
 def _reads(node):
     "The names an expression reads, in the order they appear, besides torch, math and Python's builtins."
     names = sorted((n for n in ast.walk(node) if isinstance(n, ast.Name)), key=lambda n: (n.lineno, n.col_offset))
     return list(dict.fromkeys(n.id for n in names if n.id not in _NOT_READ))
 
-# %% ../nbs/90_guards.ipynb #c429d81f
 def _step_parts(step):
     "A step's name and the gradients it returns: 'dout' -> ('dout', ('dout',)); 'f -> da, db' -> ('f', ('da', 'db'))."
     m = _STEP.fullmatch(step)
     return m[1], tuple(o.strip() for o in m[2].split(",")) if m[2] else (m[1],)
 
-def check_step_model(forward, steps, make, cases):
-    "Raise a clear error unless `forward` is lines `name = ...`, each step returns 'd' + values of it, `make` is a function and `cases` a list of dicts."
+# %% ../nbs/90_guards.ipynb #94c995dc
+def check_step_model(forward, steps, make, cases, fused):
+    "Raise a clear error unless `forward` is lines `name = ...`, each step returns 'd' + values of it (a fused one, a step's), `make` is a function and `cases` a list of dicts."
     fn, lines = "StepModel", _assignments("StepModel", forward)
     made = [t for targets, _, _ in lines for t in targets]
     names = list(dict.fromkeys(r for _, v, _ in lines for r in _reads(v) if r not in made)) + made
@@ -833,8 +834,9 @@ def check_step_model(forward, steps, make, cases):
     if twice := [n for n in made if made.count(n) > 1]: raise ValueError(f"{fn}: {twice[0]} is assigned twice; every value needs its own name")
     if clash := [n for n in names if n.startswith("d") and n[1:] in names]:
         raise ValueError(f"{fn}: the value {clash[0]} reads as the gradient of {clash[0][1:]}; rename one of them")
-    if not isinstance(steps, list) or not steps or not all(isinstance(s, str) and _STEP.fullmatch(s) for s in steps):
-        raise ValueError(f"{fn}: steps must be a list of strings 'dname' or 'block_backward -> da, db', got {steps!r}")
+    for what, ss in (("steps", steps), ("fused", fused)):
+        if not isinstance(ss, list) or not (ss or what == "fused") or not all(isinstance(s, str) and _STEP.fullmatch(s) for s in ss):
+            raise ValueError(f"{fn}: {what} must be a list of strings 'dname' or 'block_backward -> da, db', got {ss!r}")
     given, seen = "d" + made[-1], set()
     for name, outs in map(_step_parts, steps):
         for o in outs:
@@ -843,11 +845,14 @@ def check_step_model(forward, steps, make, cases):
             if o == given: raise ValueError(f"{fn}: step {name} returns {o}, which is given: the backward starts from it")
             if o in seen: raise ValueError(f"{fn}: {o} is returned by two steps; each gradient has one step")
             seen.add(o)
+    for name, outs in map(_step_parts, fused):
+        if name in seen or name in [_step_parts(s)[0] for s in steps] or not set(outs) <= seen:
+            raise ValueError(f"{fn}: the fused step {name} must have a name of its own and return gradients that steps return, got {outs}")
     if not callable(make): raise TypeError(f"{fn}: make must be a function make(gen, **sizes) -> the inputs by name, got {type(make).__name__}")
     if not isinstance(cases, list) or not cases or not all(isinstance(c, dict) for c in cases):
         raise ValueError(f"{fn}: cases must be a non-empty list of dicts of sizes, got {cases!r}")
 
-# %% ../nbs/90_guards.ipynb #94c995dc
+# %% ../nbs/90_guards.ipynb #810b75c8
 def _step_model(fn, model, models):
     "The StepModel that `model` names in `models`, or a clear error."
     if not isinstance(model, str):
@@ -858,25 +863,27 @@ def _step_model(fn, model, models):
         raise ValueError(f"{fn}: there is no model {model!r}; {hint}The models: {', '.join(models)}")
     return models[model]
 
+# %% ../nbs/90_guards.ipynb #7560f020
 def _step_refusal(fn, m, f, name=None):
     "Why `f` cannot be graded as step `name` (by default its own __name__) of StepModel m: an exception to raise, or None."
-    steps = list(m.outputs)
+    steps = list(m.outputs)                                   # in backward order; m.returns adds the fused steps
     if not callable(f) or isinstance(f, type):
         return TypeError(f"{fn}: a step is a function, such as def {name or steps[0]}(...): return ...; got {type(f).__name__}"
                          + (": pass the function itself, without calling it" if name is None else ""))
     name = name or getattr(f, "__name__", "?")
-    if name not in m.outputs:
-        near = difflib.get_close_matches(name, steps, n=2, cutoff=0.6)
+    if name not in m.returns:
+        near = difflib.get_close_matches(name, m.returns, n=2, cutoff=0.6)
         return ValueError(f"{fn}: {name} is not a step of this model; " + (f"did you mean {' or '.join(near)}? " if near else "")
-                          + f"A step is named after what it returns. The steps, in backward order: {', '.join(steps)}")
+                          + f"A step is named after what it returns. The steps, in backward order: {', '.join(steps)}"
+                          + (f"; the fused ones: {', '.join(m.fused)}" if m.fused else ""))
     try: params = inspect.signature(f).parameters.values()
     except (TypeError, ValueError): return TypeError(f"{fn}: {name} has no signature to read its parameters from; write it with def")
     if odd := [p.name for p in params if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]:
         return TypeError(f"{fn}: {name}'s parameter {odd[0]} is not a plain name: each parameter is bound by its name, so no *args, **kwargs or /")
-    earlier = [m.given] + [o for s in steps[:steps.index(name)] for o in m.outputs[s]]
+    earlier = m.before[name]                                  # the gradients computed before this step
     for p in (p.name for p in params):
         if p in m.names or p in earlier: continue
-        if p in m.outputs[name]: why = f"{p} is what {name} returns, so it cannot be one of its inputs"
+        if p in m.returns[name]: why = f"{p} is what {name} returns, so it cannot be one of its inputs"
         elif p.startswith("d") and p[1:] in m.names:
             later = next((s for s in steps if p in m.outputs[s]), None)
             why = (f"{p} is not available yet: step {later} computes it, after {name} in the backward order" if later
@@ -888,7 +895,7 @@ def _step_refusal(fn, m, f, name=None):
                    + f"Its values: {', '.join(m.names)}; a gradient is 'd' + a value")
         return ValueError(f"{fn}: {name}({', '.join(q.name for q in params)}): {why}")
 
-# %% ../nbs/90_guards.ipynb #810b75c8
+# %% ../nbs/90_guards.ipynb #973439bb
 def check_grade_step(model, fn, models):
     "Raise a clear error unless `model` names one of `models` and `fn` is one of its steps, whose parameters are names it may use."
     if problem := _step_refusal("grade_step", _step_model("grade_step", model, models), fn): raise problem
@@ -912,15 +919,24 @@ def check_forward_values(model, inputs, models):
     if extra := [n for n in inputs if n not in m.inputs]:
         raise ValueError(f"forward_values: {', '.join(map(str, extra))} not an input of the forward; its inputs: {', '.join(m.inputs)}")
 
-def check_backward_by_steps(model, namespace, values, models):
-    "Raise a clear error unless every step of the model is a function in `namespace` and `values` holds every value of its forward."
+# %% ../nbs/90_guards.ipynb #4f36dc62
+def check_backward_by_steps(model, namespace, values, upstream, models):
+    "Raise a clear error unless every step of the model is a function in `namespace`, `values` holds every value of its forward, and `upstream` is its last value's gradient."
     m = _step_model("backward_by_steps", model, models)
     check_grade_steps(model, namespace, models)
+    if isinstance(values, Mapping) and any(s in values for s in m.outputs) and not any(s in namespace for s in m.outputs):
+        raise TypeError("backward_by_steps: namespace (your steps, e.g. globals()) and values (the forward's, from forward_values) look swapped")
     for step in m.outputs:
         if step not in namespace: raise ValueError(f"backward_by_steps: step {step} is not written yet; grade_steps shows which are")
         if problem := _step_refusal("backward_by_steps", m, namespace[step], step): raise problem
     _check_values("backward_by_steps", m, values, m.names)
+    last = values[m.names[-1]]
+    if upstream is None and isinstance(last, torch.Tensor) and last.ndim:
+        raise ValueError(f"backward_by_steps: the last value, {m.names[-1]}, has shape {_shape(last)}, not a loss's (): pass its gradient as upstream")
+    if upstream is not None and not (isinstance(upstream, torch.Tensor) and isinstance(last, torch.Tensor) and upstream.shape == last.shape):
+        raise ValueError(f"backward_by_steps: upstream must be the gradient of {m.names[-1]}, a tensor of its shape")
 
+# %% ../nbs/90_guards.ipynb #08f2e7ce
 def check_step_result(step, outs, got, values):
     "Raise a clear error unless `got`, what `step` returned, holds the gradients `outs`, each a tensor of its value's shape."
     if len(outs) > 1 and not (isinstance(got, (tuple, list)) and len(got) == len(outs)):

@@ -42,11 +42,12 @@ from backprop.losses import (classifier_forward_and_backward, cross_entropy, cro
 from backprop.autograd import Tensor, draw_graph
 from backprop.autograd import cross_entropy as ag_cross_entropy, mse as ag_mse
 from backprop.fast import fast_forward_and_backward, matmul_flops
+from backprop.steps import StepModel, backward_by_steps, forward_values, grade_step, grade_steps
 
 # backprop.parallel and backprop.exercises sweep their bad input in tests/test_parallel.py (workers, process
 # groups) and tests/test_exercises.py (a learner's functions); backprop.guards is reached through the rest.
 MODULES = ["backprop.data", "backprop.matmul", "backprop.forward", "backprop.grads", "backprop.check", "backprop.layers",
-           "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast"]
+           "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast", "backprop.steps"]
 KINDS = ("shape", "dtype", "order", "value")
 PACKAGE_DIR = Path(backprop.__file__).resolve().parent
 
@@ -113,6 +114,27 @@ def tiny_fit(params=None, data=None, **kw):
     "fit on tiny_data, one quiet epoch unless told otherwise: a fraction of a second."
     kw = dict(epochs=1, bs=4, verbose=False) | kw
     return fit(init_params(3, 2) if params is None else params, tiny_data() if data is None else data, **kw)
+
+
+def dl2(dout, w2): return dout @ w2.T                   # a right step of appendix 99's "mlp"
+def dl1_too_soon(dl2, dw1): return dl2                   # dw1 comes after dl1
+dl1_too_soon.__name__ = "dl1"
+
+
+def mlp_values():
+    "Every value of appendix 99's 'mlp' forward on a small batch (float64)."
+    g = torch.Generator().manual_seed(0)
+    inputs = {n: torch.randn(*s, generator=g, dtype=torch.float64)
+              for n, s in dict(inp=(4, 3), w1=(3, 2), b1=(2,), w2=(2, 1), b2=(1,), targ=(4,)).items()}
+    return forward_values("mlp", inputs)
+
+
+def mlp_steps(**changed):
+    "Right steps of 'mlp' (chapter 3's lines), some replaced."
+    steps = dict(dout=lambda out, targ: 2. * (out.squeeze(-1) - targ).unsqueeze(-1) / len(out), dl2=dl2,
+                 dw2=lambda dout, l2: l2.T @ dout, db2=lambda dout: dout.sum(0), dl1=lambda dl2, l1: (l1 > 0).double() * dl2,
+                 dinp=lambda dl1, w1: dl1 @ w1.T, dw1=lambda dl1, inp: inp.T @ dl1, db1=lambda dl1: dl1.sum(0))
+    return {**steps, **changed}
 
 
 def first_batch(*args, **kw):
@@ -588,6 +610,40 @@ SWEEP = {
         bad("value", lambda: plot_loss(dict(step_loss=[], epoch=[]), ax=axes()), ValueError, r"plot_loss: hist has no epochs; there is nothing to plot"),
         bad("order", lambda: plot_loss(axes(), tiny_fit()), TypeError, r"plot_loss: hist must be the dict that fit returns, got Axes"),
     ],
+    # backprop.steps (appendix 99): a learner's steps, bound by their parameters' names
+    "backprop.steps.grade_step": [
+        bad("value", lambda: grade_step("mpl", dl2), ValueError, r"grade_step: there is no model 'mpl'; did you mean 'mlp'\?"),
+        bad("order", lambda: grade_step(dl2, "mlp"), TypeError, r"grade_step: the first argument is the model's name, a string such as 'mlp'; got function"),
+        bad("dtype", lambda: grade_step("mlp", dl2(T(2, 1), T(3, 1))), TypeError, r"grade_step: a step is a function, .* got Tensor: pass the function itself"),
+        bad("value", lambda: grade_step("mlp", dl1_too_soon), ValueError, r"grade_step: dl1\(dl2, dw1\): dw1 is not available yet: step dw1 computes it, after dl1"),
+        bad("shape", lambda: grade_step("mlp", lambda dout, w2: dout), ValueError, r"grade_step: <lambda> is not a step of this model"),
+    ],
+    "backprop.steps.grade_steps": [
+        bad("value", lambda: grade_steps("nope", {}), ValueError, r"grade_steps: there is no model 'nope'"),
+        bad("order", lambda: grade_steps({}, "mlp"), TypeError, r"grade_steps: the first argument is the model's name"),
+        bad("dtype", lambda: grade_steps("mlp", [dl2]), TypeError, r"grade_steps: namespace must be a dict of your step functions by name, such as globals\(\); got list"),
+    ],
+    "backprop.steps.forward_values": [
+        bad("value", lambda: forward_values("mlp", dict(inp=T(4, 3))), ValueError, r"forward_values: w1, b1, w2, b2, targ missing from the values"),
+        bad("value", lambda: forward_values("mlp", {**{n: T(1) for n in ("inp", "w1", "b1", "w2", "b2", "targ")}, "l1": T(1)}), ValueError, r"forward_values: l1 not an input of the forward"),
+        bad("dtype", lambda: forward_values("mlp", [T(4, 3)]), TypeError, r"forward_values: values must be a dict \(name -> value\), got list"),
+        bad("order", lambda: forward_values({}, "mlp"), TypeError, r"forward_values: the first argument is the model's name"),
+    ],
+    "backprop.steps.backward_by_steps": [
+        bad("value", lambda: backward_by_steps("mlp", mlp_steps(db1=None), mlp_values()), TypeError, r"backward_by_steps: a step is a function, such as def db1"),
+        bad("value", lambda: backward_by_steps("mlp", {k: v for k, v in mlp_steps().items() if k != "dw1"}, mlp_values()), ValueError, r"backward_by_steps: step dw1 is not written yet"),
+        bad("shape", lambda: backward_by_steps("mlp", mlp_steps(db2=lambda dout: dout), mlp_values()), ValueError, r"backward_by_steps: db2 returned db2 as torch.float64 of shape \(4, 1\); expected a float tensor of shape \(1,\)"),
+        bad("value", lambda: backward_by_steps("mlp", mlp_steps(), {"l1": T(1)}), ValueError, r"backward_by_steps: inp, w1, b1, w2, b2, targ, l2, out, loss missing from the values"),
+        bad("order", lambda: backward_by_steps("mlp", mlp_values(), mlp_steps()), TypeError, r"backward_by_steps: namespace \(your steps, e.g. globals\(\)\) and values .* look swapped"),
+        bad("shape", lambda: backward_by_steps("mlp", mlp_steps(), mlp_values(), upstream=T(3)), ValueError, r"backward_by_steps: upstream must be the gradient of loss, a tensor of its shape"),
+    ],
+    "backprop.steps.StepModel": [
+        bad("value", lambda: StepModel("y = x * w\nz = y.sum()", ["dz"], None, [{}]), ValueError, r"StepModel: step dz returns dz, which is given"),
+        bad("value", lambda: StepModel("y = x *", ["dy"], None, [{}]), ValueError, r"StepModel: line 1 of the forward is not Python"),
+        bad("order", lambda: StepModel(["dy"], "y = x * w", None, [{}]), TypeError, r"StepModel: forward must be a string of lines `name = expression`, got list"),
+        bad("dtype", lambda: StepModel("y = x * w\nz = y.sum()", ["dy"], None, [{}]), TypeError, r"StepModel: make must be a function make\(gen, \*\*sizes\)"),
+        bad("shape", lambda: StepModel("y = x * w\nz = y.sum()", ["dy"], lambda g: {}, []), ValueError, r"StepModel: cases must be a non-empty list of dicts"),
+    ],
 }
 
 # Bad calls that do not (yet) raise a clear error from backprop's own checks. Each is reported to the lead,
@@ -596,6 +652,10 @@ KNOWN_GAPS = {}  # none left: every bad call of the sweep raises a clear error
 
 EXEMPT = {
     "backprop.check.Row": "a plain record (dataclass) of one comparison, filled by check_grads; it takes any values",
+    "backprop.steps.Line": "a plain record (dataclass) of one parsed line of a forward, made by StepModel from checked text",
+    "backprop.steps.HiddenCase": "a plain record (dataclass) of one hidden case's values and gradients, made by the grader",
+    "backprop.steps.StepRow": "a plain record (dataclass) of one row of grade_steps' table",
+    "backprop.steps.StepTable": "a plain record (dataclass) of what grade_steps found",
 }
 
 

@@ -150,10 +150,14 @@ def _one_thread():
 def _params(fn): return list(inspect.signature(fn).parameters)
 def _what(v): return f"a {type(v).__name__} of {len(v)}" if isinstance(v, (tuple, list)) else f"a {type(v).__name__}"
 
+def _bind(fn, values, upstream, swap={}):
+    "Copies of what fn's parameters name: a value of `values`, a gradient of `upstream`, or swap[name]."
+    kw = {p: swap[p] if p in swap else values[p] if p in values else upstream[p] for p in _params(fn)}
+    return {p: v.clone() if torch.is_tensor(v) else v for p, v in kw.items()}     # copies: the case stays as it is
+
 def _call(fn, case, upstream, swap={}):
-    "What fn returns, each parameter bound by its name to a copy of a value of the case or a gradient of `upstream` (or swap[name]); or its error."
-    kw = {p: swap[p] if p in swap else case.values[p] if p in case.values else upstream[p] for p in _params(fn)}
-    try: return fn(**{p: v.clone() if torch.is_tensor(v) else v for p, v in kw.items()})   # copies: the case stays as it is
+    "What fn returns, its parameters bound by name to the case's values and the gradients of `upstream`; or its error."
+    try: return fn(**_bind(fn, case.values, upstream, swap))
     except Exception as e: return e
 
 def _returned(m, step, ret):
@@ -443,7 +447,7 @@ def backward_by_steps(model, namespace, values, upstream=None):
     grads = {m.given: torch.ones_like(values[m.names[-1]]) if upstream is None else upstream}   # a loss's: 1
     for step, outs in m.outputs.items():
         fn = namespace[step]
-        got = fn(**{p: values[p] if p in values else grads[p] for p in _params(fn)})
+        got = fn(**_bind(fn, values, grads))                     # copies: a step that writes in place harms no other
         check_step_result(step, outs, got, values)             # as many gradients as it returns, each of its value's shape
         grads.update(zip(outs, got if len(outs) > 1 else (got,)))
     return grads

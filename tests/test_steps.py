@@ -373,3 +373,15 @@ def test_a_model_is_refused_unless_its_lines_and_steps_fit():
                                  ("y = x *", ["dy"], "line 1 of the forward is not Python")]:
         with pytest.raises(ValueError, match=says):
             StepModel(forward, steps, make, cases)
+
+
+def test_a_step_that_writes_in_place_harms_no_other():
+    "backward_by_steps gives each step copies: dprobs dividing dlogp in place leaves the dlogp that the table reads."
+    def dprobs(dlogp, probs):
+        dlogp /= probs
+        return dlogp
+    case = S._case(MODELS["charmlp"], 0, 0)
+    values = {n: case.values[n] for n in MODELS["charmlp"].names}
+    grads = backward_by_steps("charmlp", steps_with("charmlp", dprobs=dprobs), values)
+    torch.testing.assert_close(grads["dlogp"], case.grads["dlogp"], rtol=1e-12, atol=0)
+    torch.testing.assert_close(grads["demb_w"], case.grads["demb_w"], rtol=1e-10, atol=1e-12)

@@ -14,8 +14,10 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_load_names', 'c
            'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_matmul_flops',
            'check_fast_forward_and_backward', 'check_shard', 'check_parallel_forward_and_backward',
            'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
-           'check_grade', 'check_step_model', 'check_grade_step', 'check_grade_steps', 'check_forward_values',
-           'check_backward_by_steps', 'check_step_result']
+           'check_grade', 'check_named', 'check_params_batch', 'check_charmlp_backward', 'check_by_name',
+           'check_build_dataset', 'check_split_names', 'check_init_charmlp', 'check_compare_grads',
+           'check_train_charmlp', 'check_grad_table', 'check_step_model', 'check_grade_step', 'check_grade_steps',
+           'check_forward_values', 'check_backward_by_steps', 'check_step_result']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -787,6 +789,163 @@ def check_grade(name, fn, exercises):
     except TypeError:
         raise TypeError(f"grade: {getattr(fn, '__name__', 'your function')}{sig} cannot be called as {call}: "
                         f"the {name!r} exercise passes {len(want)} arguments, {', '.join(want)}") from None
+
+# %% ../nbs/90_guards.ipynb #710acf73
+_PARAM_NAMES = ("emb_w", "w1", "b1", "bn_w", "bn_b", "w2", "b2")
+_DIMS = dict(emb_w="VD", w1="FH", b1="H", bn_w="H", bn_b="H", w2="HV", b2="V", xb="NB", yb="N",      # the letters of
+             emb="NBD", flat="NF", lin1="NH", mu="1H", diff="NH", diff2="NH", var="1H", rstd="1H",  # each named value's
+             xhat="NH", bn="NH", h="NH", logits="NV", maxes="N1", shifted="NV", exps="NV", sums="N1", # dimensions; a
+             inv="N1", probs="NV", logp="NV", loss="")                                              # gradient has its value's
+_LETTERS = dict(N="the batch size", B="the block size", D="the embedding width d", F="block_size * d",
+                H="the hidden width", V="the vocabulary size")
+
+def _dims_of(name):
+    "The dimension letters of a named value or of its gradient ('d' + name); None for a name that is neither."
+    return _DIMS.get(name, _DIMS.get(name[1:]) if name.startswith("d") else None)
+
+def _check_eps(fn, eps):
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < math.inf:
+        raise ValueError(f"{fn}: eps must be a small positive number (batch norm adds it to the variance), got {eps!r}")
+
+# %% ../nbs/90_guards.ipynb #22cb9a96
+def check_named(fn, values, batch_stats=False):
+    "Raise a clear error unless the named values (`locals()` of a block) fit one model: shapes, dtypes, token ids."
+    sizes, dtype = {}, None                                   # letter -> (size, the name that set it)
+    order = lambda kv: 0 if kv[0] in _PARAM_NAMES else 2 if kv[0] in ("xb", "yb") else 1   # the weights set the sizes
+    for name, t in sorted(values.items(), key=order):
+        if name == "eps": _check_eps(fn, t); continue
+        dims = _dims_of(name)
+        if dims is None: raise TypeError(f"{fn}: {name!r} is not a value of the model nor the gradient of one")
+        if not isinstance(t, torch.Tensor): raise TypeError(f"{fn}: {name} must be a torch.Tensor, got {type(t).__name__}")
+        if name in ("xb", "yb"):
+            if t.dtype != torch.int64: raise TypeError(f"{fn}: {name} must hold token ids as int64, got {t.dtype}")
+        elif not t.is_floating_point(): raise TypeError(f"{fn}: {name} has dtype {t.dtype}; expected a floating-point tensor")
+        elif dtype is None: dtype = (t.dtype, name)
+        elif t.dtype != dtype[0]: raise TypeError(f"{fn}: {name} is {t.dtype} but {dtype[1]} is {dtype[0]}; use one dtype")
+        if t.ndim != len(dims):
+            raise ValueError(f"{fn}: {name} must have shape ({', '.join(dims)}), {len(dims)} dimension(s), got {_shape(t)}")
+        for axis, (letter, n) in enumerate(zip(dims, t.shape)):
+            if letter == "1" and n != 1:
+                raise ValueError(f"{fn}: {name} has shape {_shape(t)}, expected ({', '.join(dims)}): a statistic of the "
+                                 f"{'batch' if axis == 0 else 'row'}, kept with keepdim=True, so dimension {axis} is 1")
+            size, by = (1, name) if letter == "1" else sizes.setdefault(letter, (n, name))
+            if n != size:
+                raise ValueError(f"{fn}: {name} has shape {_shape(t)}, expected ({', '.join(dims)}) with {letter} = {size} "
+                                 f"({_LETTERS[letter]}" + (f", as in {by})" if by != name else ")"))
+    _check_block_and_ids(fn, values, sizes, batch_stats)
+
+# %% ../nbs/90_guards.ipynb #87454c47
+def _check_block_and_ids(fn, values, sizes, batch_stats):
+    "The checks across names: block_size * d = w1's rows, token ids in [0, V), at least 1 row (2 for batch norm)."
+    (B, _), (D, _), (F, _) = (sizes.get(k, (None, None)) for k in "BDF")
+    if None not in (B, D, F) and B * D != F:
+        raise ValueError(f"{fn}: the block size does not match w1: {B} tokens of width {D} make {B * D} numbers per row, "
+                         f"but w1 has {F} rows (made for block_size {F / D:g})")
+    for name in ("xb", "yb"):
+        t, V = values.get(name), sizes.get("V", (None,))[0]
+        if t is not None and V is not None and t.numel() and not (0 <= t.min() and t.max() < V):
+            raise ValueError(f"{fn}: {name} holds token ids from {t.min().item()} to {t.max().item()}; "
+                             f"expected ids in [0, {V}), one per character of VOCAB")
+    N = sizes.get("N", (None,))[0]
+    if N == 0: raise ValueError(f"{fn}: the batch is empty (N = 0)")
+    if batch_stats and N == 1:
+        raise ValueError(f"{fn}: batch norm in training mode needs a batch of at least 2 rows: the variance of one row is 0, "
+                         f"so xhat = 0 whatever the input (torch refuses N = 1 too); for one context, use "
+                         f"charmlp_logits, with fixed statistics")
+
+# %% ../nbs/90_guards.ipynb #b2ee5aa4
+import functools, inspect
+
+def _check_dict(fn, name, d, keys=None):
+    "Raise a clear error unless `d` is a dict (with exactly `keys`, if given)."
+    if not isinstance(d, dict): raise TypeError(f"{fn}: {name} must be a dict of name -> tensor, got {type(d).__name__}")
+    if keys is not None and set(d) != set(keys):
+        raise ValueError(f"{fn}: {name} must have the keys {list(keys)}; missing {[k for k in keys if k not in d]}, "
+                         f"unexpected {[k for k in d if k not in keys]}")
+
+def check_params_batch(fn, params, xb, yb):
+    "The 7 parameters by name, xb (N, block_size) and yb (N,) token ids, N >= 2 (batch norm in training mode)."
+    _check_dict(fn, "params", params, _PARAM_NAMES)
+    check_named(fn, dict(params, xb=xb, yb=yb), batch_stats=True)
+
+def check_charmlp_backward(cache, blocks):
+    "cache: the dict of charmlp_forward (every forward value); blocks: a list of functions."
+    _check_dict("charmlp_backward", "cache", cache)
+    missing = [k for k in _DIMS if k not in cache]
+    if missing: raise ValueError(f"charmlp_backward: cache lacks {missing}; pass the dict that charmlp_forward returns")
+    if not isinstance(blocks, (list, tuple)) or not blocks or not all(map(callable, blocks)):
+        raise TypeError(f"charmlp_backward: blocks must be a list of backward functions, got {blocks!r}")
+
+@functools.lru_cache(maxsize=64)
+def _parameter_names(fn):
+    "The names of fn's parameters (cached: inspect.signature costs tens of microseconds, and training asks every step)."
+    return tuple(inspect.signature(fn).parameters)
+
+def check_by_name(fn, values):
+    "Raise a clear error unless every parameter of `fn` names one of `values` (a forward value or a gradient so far)."
+    missing = [p for p in _parameter_names(fn) if p not in values]
+    if missing:
+        raise ValueError(f"{fn.__name__} needs {missing}, which is neither a value of the forward nor a gradient of "
+                         f"an earlier block; a block's parameters are names (see BACKWARD_ORDER)")
+
+# %% ../nbs/90_guards.ipynb #0db317f0
+def _check_seed(fn, seed):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral): raise TypeError(f"{fn}: seed must be an int, got {seed!r}")
+
+def _check_names(fn, names):
+    "Raise a clear error unless `names` is a non-empty list of names of lowercase letters a-z."
+    if not isinstance(names, (list, tuple)) or not names:
+        raise TypeError(f"{fn}: names must be a non-empty list of strings, got {names!r:.60}")
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{fn}: names[{i}] is {name!r}; every name must be a non-empty string")
+        bad = next((c for c in name if not ("a" <= c <= "z")), None)
+        if bad is not None:
+            raise ValueError(f"{fn}: names[{i}] = {name!r} holds {bad!r}; a name is lowercase letters a-z only "
+                             f"('.' marks its start and end, and the vocabulary has no other token)")
+
+def check_build_dataset(names, block_size):
+    _check_names("build_dataset", names); _check_count("build_dataset", "block_size", block_size)
+
+def check_split_names(names, valid_frac, seed):
+    _check_names("split_names", names)
+    if isinstance(valid_frac, bool) or not isinstance(valid_frac, numbers.Real) or not 0 < valid_frac < 1:
+        raise ValueError(f"split_names: valid_frac must be a fraction between 0 and 1, got {valid_frac!r}")
+    if not 1 <= round(valid_frac * len(names)) < len(names):
+        raise ValueError(f"split_names: valid_frac {valid_frac} of {len(names)} names leaves "
+                         f"{round(valid_frac * len(names))} for validation; each side needs at least one name")
+    _check_seed("split_names", seed)
+
+def check_init_charmlp(d, H, block_size, generator, dtype):
+    for name, n in (("d", d), ("H", H), ("block_size", block_size)): _check_count("init_charmlp", name, n)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"init_charmlp: generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"init_charmlp: dtype must be a floating-point torch dtype (torch.float32, torch.float64), got {dtype!r}")
+
+# %% ../nbs/90_guards.ipynb #9ff51cef
+def check_compare_grads(mine, ref):
+    "mine: a dict of name -> anything (each entry is judged, never trusted); ref: a dict of name -> floating-point tensor."
+    _check_dict("compare_grads", "mine", mine); _check_dict("compare_grads", "ref", ref)
+    if not ref: raise ValueError("compare_grads: ref is empty; there is nothing to compare with")
+    for name, t in ref.items():
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            raise TypeError(f"compare_grads: ref[{name!r}] must be a floating-point tensor (the reference), got "
+                            + (str(t.dtype) if isinstance(t, torch.Tensor) else type(t).__name__))
+
+def check_train_charmlp(params, X, Y, steps, bs, lr, seed, by_hand):
+    fn = "train_charmlp"
+    check_params_batch(fn, params, X, Y)
+    _check_count(fn, "steps", steps); _check_count(fn, "bs", bs, least=2); _check_lr(fn, lr)
+    _check_seed(fn, seed)
+    if not isinstance(by_hand, bool): raise TypeError(f"{fn}: by_hand must be True (our gradients) or False (autograd's), got {by_hand!r}")
+
+def check_grad_table(rows, extra, row_type):
+    "GradTable's arguments (backprop.check, appendix 93): a non-empty list of GradRow, and a list of names."
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, row_type) for r in rows):
+        raise TypeError(f"GradTable: rows must be a non-empty list of GradRow, got {type(rows).__name__}")
+    if not isinstance(extra, (list, tuple)) or not all(isinstance(n, str) for n in extra):
+        raise TypeError(f"GradTable: extra must be a list of names, got {extra!r}")
 
 # %% ../nbs/90_guards.ipynb #3dd3cb8e
 import ast, builtins, difflib, inspect, re

@@ -30,8 +30,9 @@ import pytest
 import torch
 
 import backprop
-from backprop.check import GradReport, check_grads, diagnose, rel_error
-from backprop.data import MNIST_SAMPLE, download_mnist, load_mnist, load_mnist_sample, load_names, normalise, train_valid_split
+from backprop.check import GradReport, GradRow, GradTable, check_grads, compare_grads, diagnose, rel_error
+from backprop.data import (MNIST_SAMPLE, build_dataset, download_mnist, load_mnist, load_mnist_sample, load_names, normalise,
+                           split_names, train_valid_split)
 from backprop.forward import init_params, lin, mlp, mse, relu
 from backprop.matmul import matmul_broadcast, matmul_einsum, matmul_elementwise, matmul_loops
 from backprop.grads import forward_and_backward, lin_grad, mse_grad, numerical_grad, relu_grad
@@ -42,12 +43,15 @@ from backprop.losses import (classifier_forward_and_backward, cross_entropy, cro
 from backprop.autograd import Tensor, draw_graph
 from backprop.autograd import cross_entropy as ag_cross_entropy, mse as ag_mse
 from backprop.fast import fast_forward_and_backward, matmul_flops
+from backprop.charmlp import (BACKWARD, batchnorm_backward, batchnorm_backward_fused, charmlp_autograd, charmlp_backward,
+                              charmlp_forward, charmlp_logits, cross_entropy_backward, embedding_linear_backward,
+                              init_charmlp, tanh_linear_backward, train_charmlp)
 from backprop.steps import StepModel, backward_by_steps, forward_values, grade_step, grade_steps
 
 # backprop.parallel and backprop.exercises sweep their bad input in tests/test_parallel.py (workers, process
 # groups) and tests/test_exercises.py (a learner's functions); backprop.guards is reached through the rest.
 MODULES = ["backprop.data", "backprop.matmul", "backprop.forward", "backprop.grads", "backprop.check", "backprop.layers",
-           "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast", "backprop.steps"]
+           "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast", "backprop.charmlp", "backprop.steps"]
 KINDS = ("shape", "dtype", "order", "value")
 PACKAGE_DIR = Path(backprop.__file__).resolve().parent
 
@@ -166,6 +170,24 @@ def backward_twice():
     return loss.backward()
 
 
+def CP(d=2, H=4, block_size=3, dtype=torch.float32):
+    "Chapter 14's 7 parameters by name (d=2, H=4, contexts of 3 tokens)."
+    return init_charmlp(d=d, H=H, block_size=block_size, generator=torch.Generator().manual_seed(0), dtype=dtype)
+
+
+def XB(N=5, block_size=3): return torch.randint(0, 27, (N, block_size), generator=torch.Generator().manual_seed(1))
+def YB(N=5): return torch.randint(0, 27, (N,), generator=torch.Generator().manual_seed(2))
+def CACHE(N=5): return charmlp_forward(XB(N), YB(N), **CP())
+
+
+def block_args(block, N=5, **change):
+    "The named arguments of a backward block, from a forward's cache and the gradients of the blocks before it."
+    import inspect
+    cache = CACHE(N)
+    values = cache | charmlp_backward(cache)
+    return {p: values[p] for p in inspect.signature(block).parameters} | change
+
+
 def no_g_params():
     "init_params' tensors before any backward pass: none has .g."
     return list(init_params(3, 2))
@@ -234,6 +256,23 @@ SWEEP = {
         bad("dtype", lambda: load_names(MNIST_SAMPLE), ValueError, r"mnist_5k.npz is not a text file \(not UTF-8\)"),
         bad("value", lambda: load_names(Path(backprop.__file__).parent / "DATA.md"), ValueError, r"line 1 of .*DATA.md is '# The data shipped with backprop'; every line must be one name"),
         bad("dtype", lambda: load_names(["anna"]), TypeError, "path must be a file path .* got list"),
+    ],
+    "backprop.data.build_dataset": [
+        bad("value", lambda: build_dataset(["emma", "zoë"]), ValueError, r"names\[1\] = 'zoë' holds 'ë'; a name is lowercase letters a-z only"),
+        bad("value", lambda: build_dataset(["Emma"]), ValueError, r"names\[0\] = 'Emma' holds 'E'"),
+        bad("value", lambda: build_dataset(["em.ma"]), ValueError, r"holds '\.'; a name is lowercase letters a-z only \('\.' marks its start and end"),
+        bad("dtype", lambda: build_dataset("emma"), TypeError, "names must be a non-empty list of strings, got 'emma'"),
+        bad("value", lambda: build_dataset([]), TypeError, "names must be a non-empty list of strings"),
+        bad("dtype", lambda: build_dataset(["emma", 3]), TypeError, r"names\[1\] is 3; every name must be a non-empty string"),
+        bad("value", lambda: build_dataset(["emma"], block_size=0), ValueError, "block_size must be a positive int, got 0"),
+        bad("order", lambda: build_dataset(3, ["emma"]), TypeError, "names must be a non-empty list of strings, got 3"),
+    ],
+    "backprop.data.split_names": [
+        bad("value", lambda: split_names(["ab", "cd"], valid_frac=1.5), ValueError, "valid_frac must be a fraction between 0 and 1, got 1.5"),
+        bad("value", lambda: split_names(["ab", "cd", "ef"], valid_frac=0.01), ValueError, r"leaves 0 for validation; each side needs at least one name"),
+        bad("dtype", lambda: split_names(["ab", "cd"], valid_frac=0.5, seed=1.5), TypeError, "seed must be an int, got 1.5"),
+        bad("value", lambda: split_names(["ab", "c d"]), ValueError, r"names\[1\] = 'c d' holds ' '"),
+        bad("order", lambda: split_names(0.1, ["ab", "cd"]), TypeError, "names must be a non-empty list of strings, got 0.1"),
     ],
     "backprop.data.normalise": [
         bad("value", lambda: normalise(torch.ones(3, 2), torch.ones(2, 2)), ValueError, "standard deviation 0.0: a constant"),
@@ -328,6 +367,16 @@ SWEEP = {
     ],
     "backprop.check.GradReport": [
         bad("order", lambda: GradReport({}, []), TypeError, "rows must be a non-empty list of Row, got dict"),
+    ],
+    "backprop.check.GradTable": [
+        bad("order", lambda: GradTable([], [GradRow("dx", "(2,)", "exact", 0.)]), TypeError, "rows must be a non-empty list of GradRow, got list"),
+        bad("dtype", lambda: GradTable([GradRow("dx", "(2,)", "exact", 0.)], extra="dy"), TypeError, "extra must be a list of names, got 'dy'"),
+    ],
+    "backprop.check.compare_grads": [
+        bad("dtype", lambda: compare_grads([T(2)], {"dx": T(2)}), TypeError, "compare_grads: mine must be a dict of name -> tensor, got list"),
+        bad("value", lambda: compare_grads({"dx": T(2)}, {}), ValueError, "ref is empty; there is nothing to compare with"),
+        bad("dtype", lambda: compare_grads({"dx": T(2)}, {"dx": I(2)}), TypeError, r"ref\['dx'\] must be a floating-point tensor \(the reference\), got torch.int64"),
+        bad("order", lambda: compare_grads({"dx": T(2)}, T(2)), TypeError, "compare_grads: ref must be a dict of name -> tensor, got Tensor"),
     ],
     "backprop.check.check_grads": [
         bad("order", lambda: check_grads([T(2, 3)], lin_loss, [None]), TypeError, "loss_fn must be a function, got list"),
@@ -610,6 +659,74 @@ SWEEP = {
         bad("value", lambda: plot_loss(dict(step_loss=[], epoch=[]), ax=axes()), ValueError, r"plot_loss: hist has no epochs; there is nothing to plot"),
         bad("order", lambda: plot_loss(axes(), tiny_fit()), TypeError, r"plot_loss: hist must be the dict that fit returns, got Axes"),
     ],
+    # backprop.charmlp (chapter 14)
+    "backprop.charmlp.charmlp_forward": [
+        bad("shape", lambda: charmlp_forward(XB(5, 4), YB(), **CP()), ValueError, r"the block size does not match w1: 4 tokens of width 2 make 8 numbers per row, but w1 has 6 rows \(made for block_size 3\)"),
+        bad("value", lambda: charmlp_forward(XB().index_fill(0, torch.tensor([1]), 27), YB(), **CP()), ValueError, r"xb holds token ids from \d+ to 27; expected ids in \[0, 27\)"),
+        bad("value", lambda: charmlp_forward(XB(), YB().index_fill(0, torch.tensor([0]), -1), **CP()), ValueError, r"yb holds token ids from -1 to \d+; expected ids in \[0, 27\)"),
+        bad("shape", lambda: charmlp_forward(XB(1), YB(1), **CP()), ValueError, "batch norm in training mode needs a batch of at least 2 rows: the variance of one row is 0"),
+        bad("dtype", lambda: charmlp_forward(XB(), YB().float(), **CP()), TypeError, "yb must hold token ids as int64, got torch.float32"),
+        bad("dtype", lambda: charmlp_forward(XB(), YB(), **CP() | {"w2": CP()["w2"].double()}), TypeError, "w2 is torch.float64 but .* is torch.float32; use one dtype"),
+        bad("shape", lambda: charmlp_forward(XB(), YB(4), **CP()), ValueError, r"yb has shape \(4,\), expected \(N\) with N = 5 \(the batch size, as in xb\)"),
+        bad("order", lambda: charmlp_forward(YB(), XB(), **CP()), ValueError, r"xb must have shape \(N, B\), 2 dimension\(s\), got \(5,\)"),
+        bad("value", lambda: charmlp_forward(XB(), YB(), **CP(), eps=0), ValueError, "eps must be a small positive number"),
+    ],
+    "backprop.charmlp.init_charmlp": [
+        bad("value", lambda: init_charmlp(d=0), ValueError, "init_charmlp: d must be a positive int, got 0"),
+        bad("dtype", lambda: init_charmlp(H=4.5), ValueError, "init_charmlp: H must be a positive int, got 4.5"),
+        bad("dtype", lambda: init_charmlp(dtype=torch.int64), TypeError, "dtype must be a floating-point torch dtype"),
+        bad("order", lambda: init_charmlp(10, 64, 3, torch.float32), TypeError, "generator must be a torch.Generator or None, got dtype"),
+    ],
+    "backprop.charmlp.cross_entropy_backward": [
+        bad("shape", lambda: cross_entropy_backward(**block_args(cross_entropy_backward, maxes=T(5))), ValueError, r"maxes must have shape \(N, 1\), 2 dimension\(s\), got \(5,\)"),
+        bad("value", lambda: cross_entropy_backward(**block_args(cross_entropy_backward, yb=L(0, 1, 2, 3, 27))), ValueError, r"yb holds token ids from 0 to 27"),
+        bad("order", lambda: cross_entropy_backward(**block_args(cross_entropy_backward, probs=CACHE()["logp"].t())), ValueError, r"probs has shape \(27, 5\), expected \(N, V\) with N = 5"),
+    ],
+    "backprop.charmlp.tanh_linear_backward": [
+        bad("shape", lambda: tanh_linear_backward(T(5, 27), T(5, 3), CP()["w2"]), ValueError, r"h has shape \(5, 3\), expected \(N, H\) with H = 4 \(the hidden width, as in w2\)"),
+        bad("dtype", lambda: tanh_linear_backward(T(5, 27).double(), T(5, 4), CP()["w2"]), TypeError, "dlogits is torch.float64 but w2 is torch.float32; use one dtype"),
+        bad("order", lambda: tanh_linear_backward(T(5, 4), T(5, 27), CP()["w2"]), ValueError, r"dlogits has shape \(5, 4\), expected \(N, V\) with V = 27 \(the vocabulary size, as in w2\)"),
+    ],
+    "backprop.charmlp.batchnorm_backward": [
+        bad("shape", lambda: batchnorm_backward(**block_args(batchnorm_backward, var=T(4))), ValueError, r"var must have shape \(1, H\), 2 dimension\(s\), got \(4,\)"),
+        bad("shape", lambda: batchnorm_backward(**block_args(batchnorm_backward, rstd=T(2, 4))), ValueError, r"rstd has shape \(2, 4\), expected \(1, H\): a statistic of the batch, kept with keepdim=True, so dimension 0 is 1"),
+        bad("value", lambda: batchnorm_backward(**block_args(batchnorm_backward, eps=-1e-5)), ValueError, "eps must be a small positive number"),
+    ],
+    "backprop.charmlp.embedding_linear_backward": [
+        bad("value", lambda: embedding_linear_backward(**block_args(embedding_linear_backward, xb=XB().index_fill(0, torch.tensor([0]), 30))), ValueError, r"xb holds token ids from \d+ to 30"),
+        bad("dtype", lambda: embedding_linear_backward(**block_args(embedding_linear_backward, xb=XB().int())), TypeError, "xb must hold token ids as int64, got torch.int32"),
+        bad("shape", lambda: embedding_linear_backward(**block_args(embedding_linear_backward, emb=T(5, 2, 3))), ValueError, r"emb has shape \(5, 2, 3\), expected \(N, B, D\) with D = 2 \(the embedding width d, as in emb_w\)"),
+    ],
+    "backprop.charmlp.charmlp_backward": [
+        bad("value", lambda: charmlp_backward({k: v for k, v in CACHE().items() if k != "diff2"}), ValueError, r"cache lacks \['diff2'\]; pass the dict that charmlp_forward returns"),
+        bad("dtype", lambda: charmlp_backward(CP()), ValueError, r"cache lacks \["),
+        bad("order", lambda: charmlp_backward(BACKWARD, CACHE()), TypeError, "cache must be a dict of name -> tensor, got list"),
+        bad("value", lambda: charmlp_backward(CACHE(), [lambda dfoo: {}, *BACKWARD]), ValueError, r"<lambda> needs \['dfoo'\], which is neither a value of the forward nor a gradient of an earlier block"),
+        bad("value", lambda: charmlp_backward(CACHE(), [BACKWARD[1]]), ValueError, r"tanh_linear_backward needs \['dlogits'\]"),
+    ],
+    "backprop.charmlp.charmlp_autograd": [
+        bad("value", lambda: charmlp_autograd({k: v for k, v in CP().items() if k != "b1"}, XB(), YB()), ValueError, r"params must have the keys .*; missing \['b1'\], unexpected \[\]"),
+        bad("order", lambda: charmlp_autograd(XB(), YB(), CP()), TypeError, "params must be a dict of name -> tensor, got Tensor"),
+        bad("shape", lambda: charmlp_autograd(CP(), XB(1), YB(1)), ValueError, "needs a batch of at least 2 rows"),
+    ],
+    "backprop.charmlp.batchnorm_backward_fused": [
+        bad("shape", lambda: batchnorm_backward_fused(T(5, 4), T(5, 4), T(4), T(4)), ValueError, r"rstd must have shape \(1, H\), 2 dimension\(s\), got \(4,\)"),
+        bad("order", lambda: batchnorm_backward_fused(T(5, 4), T(1, 4), T(5, 4), T(4)), ValueError, r"xhat has shape \(1, 4\), expected \(N, H\) with N = 5|rstd has shape \(5, 4\)"),
+        bad("dtype", lambda: batchnorm_backward_fused(I(5, 4), T(5, 4), T(1, 4), T(4)), TypeError, "dbn has dtype torch.int64; expected a floating-point tensor"),
+    ],
+    "backprop.charmlp.train_charmlp": [
+        bad("value", lambda: train_charmlp(CP(), XB(), YB(), bs=1), ValueError, "bs must be an int >= 2, got 1"),
+        bad("value", lambda: train_charmlp(CP(), XB(), YB(), lr=-0.1), ValueError, "lr must be a positive finite number, got -0.1"),
+        bad("dtype", lambda: train_charmlp(CP(), XB(), YB(), by_hand="yes"), TypeError, "by_hand must be True .* or False"),
+        bad("shape", lambda: train_charmlp(CP(), XB(), YB(4)), ValueError, r"yb has shape \(4,\), expected \(N\) with N = 5"),
+        bad("order", lambda: train_charmlp(XB(), YB(), CP()), TypeError, "params must be a dict of name -> tensor, got Tensor"),
+        bad("value", lambda: train_charmlp(CP(), XB(), YB(), steps=0), ValueError, "steps must be a positive int, got 0"),
+    ],
+    "backprop.charmlp.charmlp_logits": [
+        bad("shape", lambda: charmlp_logits(XB(1), mu=T(4), var=T(1, 4), **CP()), ValueError, r"mu must have shape \(1, H\), 2 dimension\(s\), got \(4,\)"),
+        bad("value", lambda: charmlp_logits(XB(1).index_fill(1, torch.tensor([0]), 27), mu=T(1, 4), var=T(1, 4), **CP()), ValueError, r"xb holds token ids from \d+ to 27"),
+        bad("shape", lambda: charmlp_logits(XB(2, 2), mu=T(1, 4), var=T(1, 4), **CP()), ValueError, "the block size does not match w1"),
+    ],
     # backprop.steps (appendix 99): a learner's steps, bound by their parameters' names
     "backprop.steps.grade_step": [
         bad("value", lambda: grade_step("mpl", dl2), ValueError, r"grade_step: there is no model 'mpl'; did you mean 'mlp'\?"),
@@ -652,6 +769,7 @@ KNOWN_GAPS = {}  # none left: every bad call of the sweep raises a clear error
 
 EXEMPT = {
     "backprop.check.Row": "a plain record (dataclass) of one comparison, filled by check_grads; it takes any values",
+    "backprop.check.GradRow": "a plain record (dataclass) of one named gradient, filled by compare_grads; it takes any values",
     "backprop.steps.Line": "a plain record (dataclass) of one parsed line of a forward, made by StepModel from checked text",
     "backprop.steps.HiddenCase": "a plain record (dataclass) of one hidden case's values and gradients, made by the grader",
     "backprop.steps.StepRow": "a plain record (dataclass) of one row of grade_steps' table",

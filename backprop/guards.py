@@ -948,7 +948,7 @@ def check_grad_table(rows, extra, row_type):
         raise TypeError(f"GradTable: extra must be a list of names, got {extra!r}")
 
 # %% ../nbs/90_guards.ipynb #3dd3cb8e
-import ast, builtins, difflib, inspect, re
+import ast, builtins, difflib, inspect, re, weakref
 from collections.abc import Mapping
 
 _STEP = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:->\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*))?\s*")
@@ -975,6 +975,18 @@ def _reads(node):
     "The names an expression reads, in the order they appear, besides torch, math and Python's builtins."
     names = sorted((n for n in ast.walk(node) if isinstance(n, ast.Name)), key=lambda n: (n.lineno, n.col_offset))
     return list(dict.fromkeys(n.id for n in names if n.id not in _NOT_READ))
+
+
+_SIGNATURES = weakref.WeakKeyDictionary()      # function -> its parameters
+
+def _parameters(f):
+    "The parameters of function f, read once per function: inspect.signature is slow, and a training loop asks at every step."
+    try: return _SIGNATURES[f]
+    except (KeyError, TypeError): pass
+    params = list(inspect.signature(f).parameters.values())
+    try: _SIGNATURES[f] = params
+    except TypeError: pass                     # a callable that takes no weak reference: read again next time
+    return params
 
 def _step_parts(step):
     "A step's name and the gradients it returns: 'dout' -> ('dout', ('dout',)); 'f -> da, db' -> ('f', ('da', 'db'))."
@@ -1035,7 +1047,7 @@ def _step_refusal(fn, m, f, name=None):
         return ValueError(f"{fn}: {name} is not a step of this model; " + (f"did you mean {' or '.join(near)}? " if near else "")
                           + f"A step is named after what it returns. The steps, in backward order: {', '.join(steps)}"
                           + (f"; the fused ones: {', '.join(m.fused)}" if m.fused else ""))
-    try: params = inspect.signature(f).parameters.values()
+    try: params = _parameters(f)
     except (TypeError, ValueError): return TypeError(f"{fn}: {name} has no signature to read its parameters from; write it with def")
     if odd := [p.name for p in params if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]:
         return TypeError(f"{fn}: {name}'s parameter {odd[0]} is not a plain name: each parameter is bound by its name, so no *args, **kwargs or /")

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import backprop.steps as S
 from backprop.steps import MODELS, StepModel, backward_by_steps, forward_values, grade_step, grade_steps
-from step_solutions import SOLUTIONS
+from step_solutions import SOLUTIONS, SOURCES
 
 EXERCISE_MODELS = ["charmlp"]          # the models of the exercise notebooks (the GPT's joins when it lands)
 
@@ -150,9 +150,9 @@ MUTANTS = [
     ("charmlp", "demb_w", "left out", "demb forgotten: counts, not gradients", [("demb.view(-1, emb_w.shape[1])", "torch.ones_like(demb).view(-1, emb_w.shape[1])")]),
     # the fused forms
     ("charmlp", "dlogits_fused", "factor", "the mean's 1/N left out", [(") / len(yb)", ")")]),
-    ("charmlp", "dlogits_fused", "sign", "one-hot minus softmax", [("(torch.softmax(logits, 1) - F.one_hot(yb, logits.shape[1]).to(logits.dtype))",
-                                                                    "(F.one_hot(yb, logits.shape[1]).to(logits.dtype) - torch.softmax(logits, 1))")]),
-    ("charmlp", "dlogits_fused", "dtype", "softmax in float32", [("torch.softmax(logits, 1)", "torch.softmax(logits.float(), 1)"), (".to(logits.dtype)", "")]),
+    ("charmlp", "dlogits_fused", "sign", "one-hot minus softmax", [("(torch.softmax(logits, 1) - F.one_hot(yb, 27).double())",
+                                                                    "(F.one_hot(yb, 27).double() - torch.softmax(logits, 1))")]),
+    ("charmlp", "dlogits_fused", "dtype", "in float32", [("torch.softmax(logits, 1)", "torch.softmax(logits.float(), 1)"), (".double()", ".float()")]),
     ("charmlp", "dlin1_fused", "term", "the variance's term left out", [(" - xhat * (xhat * dbn).sum(0)", "")]),
     ("charmlp", "dlin1_fused", "term", "the mean's term left out", [(" - dbn.sum(0)", "")]),
     ("charmlp", "dlin1_fused", "factor", "the 1/N left out", [("rstd / N *", "rstd *")]),
@@ -160,8 +160,8 @@ MUTANTS = [
 
 
 def source(model, step):
-    "The source of the reference step, as a learner would write it (no decorator)."
-    return "".join(l for l in inspect.getsourcelines(SOLUTIONS[model][step])[0] if not l.startswith("@"))
+    "The source of the reference step, as a learner would write it."
+    return SOURCES[model][step]
 
 
 def mutant(model, step, edits, label):

@@ -47,6 +47,8 @@ BROKEN = "zz_broken_on_purpose.ipynb"        # a cell that raises, bad TeX, a mi
 UNTYPESET = "zz_math_not_typeset.ipynb"     # good math, shown without MathJax
 # A learner's solution, typed into an exercise notebook's stub cell, key by key (comments left out).
 EXERCISE_NB, EXERCISE = "nbs/exercises/03_activations_and_losses.ipynb", "sigmoid"
+# A step of chapter 14's backward, typed into its exercise notebook and graded by appendix 99's grade_step.
+STEP_NB, STEP = "nbs/exercises/14_mlp_by_hand.ipynb", "dprobs"
 MATHJAX_PLUGIN = "@jupyterlab/mathjax-extension"
 
 
@@ -74,6 +76,12 @@ def solution_lines(name):
     "The lines of the reference solution of exercise `name`, as a person types them: no comments, no indentation."
     from exercise_solutions import SOLUTIONS
     return [line.split("#")[0].strip() for line in inspect.getsource(SOLUTIONS[name]).splitlines()]
+
+
+def step_lines(model, step):
+    "The lines of the reference step `step` of `model` (tests/step_solutions.py), as a person types them."
+    from step_solutions import SOURCES
+    return [line.split("#")[0].strip() for line in SOURCES[model][step].splitlines()]
 
 
 def _notebook(cells):
@@ -133,7 +141,7 @@ async def _run_everything(tmp):
             res["lab"], res["lab_blocked"] = await browser.run_lab(
                 chromium, tmp, rels + special, ARTIFACTS, disable={f"nbs/{UNTYPESET}": [MATHJAX_PLUGIN]}, on_done=saved,
                 first=special,               # the broken ones first: their sites are built and checked while the chapters run
-                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE))])
+                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE)), (STEP_NB, STEP, step_lines("charmlp", STEP))])
             res["lab_seconds"] = time.monotonic() - t0
             t0 = time.monotonic()
             res["site"], res["site_blocked"] = await site_check
@@ -213,6 +221,15 @@ def test_a_learner_types_a_solution_into_an_exercise_and_the_grader_says_correct
     assert not rep.problems, str(rep)
     assert any(f"{EXERCISE}_grad: correct on all" in n for n in rep.notes), str(rep)
     assert (ARTIFACTS / f"lab-exercise-{Path(EXERCISE_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
+
+
+def test_a_learner_types_a_step_of_chapter_14s_backward_and_the_step_grader_says_correct(run):
+    """The same in the exercise of chapter 14: the stub of one step (`def dprobs():`) replaced, typed key by key, by
+    a step with its parameters; Run All Cells: its grader cell says correct, every other step not implemented yet."""
+    rep = run["lab"][f"{STEP_NB}: {STEP}"]
+    assert not rep.problems, str(rep)
+    assert any(f"{STEP}: correct on all" in n for n in rep.notes), str(rep)
+    assert (ARTIFACTS / f"lab-exercise-{Path(STEP_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
 
 
 def test_no_request_leaves_the_machine(run):

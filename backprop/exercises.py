@@ -210,7 +210,7 @@ def _report(fname, cases):
 # %% ../nbs/97_grader.ipynb #4cdfa2db
 def grade(name, fn, seed=0):
     "Run your gradient function `fn` on the hidden cases of exercise `name`, print what is right or wrong, return a `Grade`."
-    check_grade(name, fn, EXERCISES)
+    check_grade(name, fn, EXERCISES, seed)
     ex, fname = EXERCISES[name], getattr(fn, "__name__", f"{name}_grad")
     try: mine = [p for p, v in inspect.signature(fn).parameters.items() if v.kind <= v.POSITIONAL_OR_KEYWORD]
     except (TypeError, ValueError): mine = []

@@ -112,9 +112,11 @@ import gc, importlib, inspect, math, multiprocessing, os, pickle, queue, statist
 from datetime import timedelta
 from fastcore.imports import in_ipython
 from .data import load_mnist_sample, train_valid_split, normalise
-from .forward import mlp, _check_count
+from .forward import mlp
 from .losses import train_classifier
-from .guards import check_run_workers
+from .guards import (check_run_workers, check_spawnable, check_parallel_main, check_last_batch, check_time_steps, check_time_all_reduce,
+                             check_time_compute, check_timing_table, check_worker_fault, check_torch_mlp, check_scaling,
+                             check_breaking_point, check_scaling_table, check_scaling_report)
 
 # %% ../nbs/96_parallel_plumbing.ipynb #5b900375
 def default_backend():
@@ -155,30 +157,34 @@ def _worker(fn, rank, world_size, port, backend, timeout, args, results):
         if dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/96_parallel_plumbing.ipynb #db04160d
-def _collect(procs, results, timeout):
-    "Each worker's report, by rank, in the order they came; after the first error, the others have `timeout` s to report."
-    reports, deadline, dead_since = {}, None, {}
-    while len(reports) < len(procs):
+def _collect(procs, results, deadline):
+    "Each worker's report, by rank, in the order they came, until all have reported or the run's `deadline` (time.monotonic()) passes."
+    reports, dead_since = {}, {}
+    while len(reports) < len(procs) and time.monotonic() < deadline:
         try:
             rank, status, payload = results.get(timeout=0.05)
             reports[rank] = (status, payload)
-            if status != "ok" and deadline is None: deadline = time.monotonic() + timeout
             continue
         except queue.Empty: pass
         now = time.monotonic()
         for r, p in enumerate(procs):                     # died without a word (killed, os._exit, a crash in C)?
             if r not in reports and not p.is_alive() and now - dead_since.setdefault(r, now) > 1:
                 reports[r] = ("error", (f"exited with code {p.exitcode} without a result", ""))
-                deadline = deadline or now + timeout
-        if deadline is not None and now > deadline: break
     return reports
 
 _ECHOES = ("Connection closed by peer", "Connection reset by peer", "Timed out", "Broken pipe")   # a peer's failure, seen
 
 def _failure(reports, world_size, timeout):
-    "The WorkerError for these reports: the first error, what the other workers did, its traceback as the cause."
+    "The WorkerError for these reports: the first error, or the workers still running at the deadline; what the others did; the cause."
     errors = [(r, msg, tb) for r, (status, (msg, tb)) in ((r, v) for r, v in reports.items() if v[0] != "ok")]
     errors.sort(key=lambda e: any(echo in e[1] for echo in _ECHOES))   # stable: causes first, in order of arrival
+    hung = [r for r in range(world_size) if r not in reports]
+    late = f"still running at the deadline, {timeout:g} s after the start: stopped"
+    if hung and all(any(echo in m for echo in _ECHOES) for _, m, _ in errors):    # no cause but the hung workers
+        lines = [f"run_workers: rank(s) {', '.join(map(str, hung))} of {world_size} {late} (a worker that sleeps, loops or "
+                 f"waits for what never comes; a longer run needs a larger timeout)"]
+        lines += [f"  then rank {r} {'raised ' if t else ''}{m.splitlines()[0][:200]}" for r, m, t in errors]
+        return WorkerError("\n".join(lines)), None
     first = errors[0][1]                                  # the first error to arrive: the cause, most likely
     same = sorted(r for r, m, _ in errors if m == first)  # ... and the workers that raised it too
     rank, msg, tb = next(e for e in errors if e[0] == same[0])
@@ -186,16 +192,21 @@ def _failure(reports, world_size, timeout):
     same = same[1:]
     if same: lines.append(f"  rank(s) {', '.join(map(str, same))} raised the same error")
     lines += [f"  then rank {r} {'raised ' if t else ''}{m.splitlines()[0][:200]}" for r, m, t in errors if m != msg]
-    hung = [r for r in range(world_size) if r not in reports]
-    if hung: lines.append(f"  rank(s) {', '.join(map(str, hung))} still running {timeout:g} s after the first error: stopped")
+    if hung: lines.append(f"  rank(s) {', '.join(map(str, hung))} {late}")
     return WorkerError("\n".join(lines)), RemoteTraceback(tb or msg)
 
 # %% ../nbs/96_parallel_plumbing.ipynb #a578ab8e
-def run_workers(fn, world_size, *args, timeout=10., port=None, backend=None):
+def run_workers(fn, world_size, *args, timeout=60., port=None, backend=None):
     """Run fn(rank, world_size, *args) on `world_size` new processes joined in a process group over 127.0.0.1; return
-    their results, rank 0's first. A worker that fails stops them all with a WorkerError, never a hang."""
-    check_run_workers(fn, world_size, timeout, port)
+    their results, rank 0's first. The run ends within `timeout` s: a worker that fails, or still runs then, stops them all
+    with a WorkerError, never a hang."""
+    check_run_workers(fn, world_size, timeout, port, backend)      # counts, bounds, a backend this machine has: appendix 90
     backend = backend or default_backend()
+    method = "fork" if backend != "nccl" and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    if method == "spawn":
+        if getattr(fn, "__module__", None) == "__main__":    # a notebook's copy of an export
+            fn = getattr(importlib.import_module("backprop.parallel"), fn.__name__, fn)
+        check_spawnable(fn, args)                            # a new Python can import fn and unpickle args: appendix 90
     try:          # the rendezvous, held here: port 0 lets the operating system pick a free port
         store = dist.TCPStore("127.0.0.1", port or 0, world_size, is_master=True, wait_for_workers=False,
                               timeout=timedelta(seconds=timeout))
@@ -203,18 +214,16 @@ def run_workers(fn, world_size, *args, timeout=10., port=None, backend=None):
         if "EADDRINUSE" not in str(e): raise
         raise OSError(f"run_workers: port {port} on 127.0.0.1 is already in use (by another run, or one that has not "
                       f"exited yet); pass another port, or port=None for a free one") from e
-    method = "fork" if backend != "nccl" and "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
-    if method == "spawn" and getattr(fn, "__module__", None) == "__main__":       # a notebook's copy of an export
-        fn = getattr(importlib.import_module("backprop.parallel"), fn.__name__, fn)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(fn, r, world_size, store.port, backend, timeout, args, results),
-                         daemon=True) for r in range(world_size)]
+    procs = [ctx.Process(target=_worker, args=(fn, r, world_size, store.port, backend, timeout / 2, args, results),
+                         daemon=True) for r in range(world_size)]          # a collective waits at most half the run
+    deadline = time.monotonic() + timeout                     # one deadline for the whole run
     gc.freeze()                   # a forked child's garbage collector must leave the parent's objects alone
     try:
         for p in procs: p.start()
     finally: gc.unfreeze()
-    try: reports = _collect(procs, results, timeout)
+    try: reports = _collect(procs, results, deadline)
     finally:
         for p in procs:
             if p.is_alive(): p.kill()
@@ -228,6 +237,7 @@ def run_workers(fn, world_size, *args, timeout=10., port=None, backend=None):
 # %% ../nbs/96_parallel_plumbing.ipynb #867226ad
 def time_steps(steps, rounds=20):
     "Time each of `steps` (name: step(wait_times)) in interleaved rounds: {name: (median step s, median waiting s)}."
+    check_time_steps(steps, rounds)
     times = {name: ([], []) for name in steps}
     for i in range(rounds + 1):                           # round 0 warms up: not recorded
         for name, step in steps.items():
@@ -244,6 +254,7 @@ def ddp_step(model, xb, yb, loss_fn=F.cross_entropy):
 
 def time_all_reduce(rank, world_size, sizes, reps=10):
     "The fastest of `reps` all-reduces of a float32 tensor of each of `sizes` bytes (the sizes interleaved), on every worker."
+    check_time_all_reduce(sizes, reps)
     bufs, best = [torch.zeros(nbytes // 4, device=_device()) for nbytes in sizes], [math.inf] * len(sizes)
     for i in range(reps + 1):                             # round 0 warms up: not recorded
         for k, t in enumerate(bufs):
@@ -254,6 +265,7 @@ def time_all_reduce(rank, world_size, sizes, reps=10):
 
 def time_compute(fwd_bwd, xb, yb, params, reps=5):
     "The fastest of `reps` forward and backward passes, in seconds, on one thread as a worker runs them."
+    check_time_compute(fwd_bwd, reps)
     threads = torch.get_num_threads(); torch.set_num_threads(1)
     try:
         times = []
@@ -266,6 +278,7 @@ def time_compute(fwd_bwd, xb, yb, params, reps=5):
 class TorchMLP(torch.nn.Module):
     "Chapter 2's MLP as an nn.Module, with copies of w1, b1, w2, b2 as its parameters, for autograd and DDP."
     def __init__(self, w1, b1, w2, b2):
+        check_torch_mlp(w1, b1, w2, b2)
         super().__init__()
         self.w1, self.b1, self.w2, self.b2 = (torch.nn.Parameter(p.detach().clone()) for p in (w1, b1, w2, b2))
     def forward(self, x): return mlp(x, self.w1, self.b1, self.w2, self.b2)
@@ -285,12 +298,14 @@ def worker_timing(rank, world_size, inp, targ, params, rounds=30):
 
 def timing_table(timing):
     "`worker_timing`'s medians as a markdown table."
+    check_timing_table(timing)
     from IPython.display import Markdown
     rows = [f"| {name} | {s * 1e3:.2f} ms | {'' if math.isnan(w) else f'{w * 1e3:.2f} ms'} |" for name, (s, w) in timing.items()]
     return Markdown(f"| a step on 2 workers | time | waiting |\n|---|---:|---:|\n" + "\n".join(rows))
 
 def worker_fault(rank, world_size, fault):
     "A worker with a bug: rank 1 raises before an all-reduce (`fault='raise'`), or builds a narrower model ('shapes')."
+    check_worker_fault(fault)
     if fault == "raise" and rank == 1: raise ValueError("a bug on rank 1")
     if fault == "raise": dist.all_reduce(torch.ones(1, device=_device()))   # rank 0 waits for rank 1, gone
     else: sync_params(_to(init_params(784, 256 if rank == 0 else 128, 10), _device()))
@@ -307,11 +322,13 @@ def compute_per_step(fwd_bwd, x, y, hidden=(256, 1024), rows=(32, 512)):
 
 def scaling(P, t_compute, nbytes, alpha, beta, overlap=False):
     "(step seconds, speed-up, efficiency) on P workers, each with the rows that take `t_compute` on one."
+    check_scaling(P, t_compute, nbytes, alpha, beta)
     step = predict_step(P, t_compute, nbytes, alpha, beta, overlap)
     return step, P * t_compute / step, t_compute / step
 
 def breaking_point(t_compute, nbytes, alpha, beta, overlap=False, most=2**20):
     "The smallest P (a power of 2) at which the efficiency falls below 1/2; None up to `most`."
+    check_breaking_point(t_compute, nbytes, alpha, beta, most)
     P = 1
     while P <= most:
         if scaling(P, t_compute, nbytes, alpha, beta, overlap)[2] < 0.5: return P
@@ -319,6 +336,7 @@ def breaking_point(t_compute, nbytes, alpha, beta, overlap=False, most=2**20):
 
 def scaling_table(models, alpha, beta, Ps):
     "Markdown: for each P, step time, speed-up and efficiency of each of `models` (name: (t_compute, nbytes))."
+    check_scaling_table(models, alpha, beta, Ps)
     rows = ["| P | " + " | ".join(f"{m}: step | speed-up | efficiency" for m in models) + " |",
             "|" + "---:|" * (1 + 3 * len(models))]
     for P in Ps:
@@ -329,6 +347,7 @@ def scaling_table(models, alpha, beta, Ps):
 def scaling_report(models, nets, Ps, overlap=None):
     """For `models` (name: (t_compute, nbytes)) on each of `nets` (name: (alpha, beta)): a table of the first model of
     each width, a plot of the efficiency of all (and of `overlap` with overlap), and where the efficiency falls below 1/2."""
+    check_scaling_report(models, nets, Ps, overlap)
     import matplotlib.pyplot as plt
     from IPython.display import Markdown, display
     print("compute per step:", ", ".join(f"{m}: {t * 1e3:.2f} ms" for m, (t, _) in models.items()))
@@ -340,7 +359,8 @@ def scaling_report(models, nets, Ps, overlap=None):
         display(Markdown(f"**{net}**\n\n" + scaling_table({m: models[m] for m in first}, alpha, beta, Ps)))
     curves = {m: (*tb, False) for m, tb in models.items()}
     if overlap: curves[f"{overlap}, overlap"] = (*models[overlap], True)
-    fig, axs = plt.subplots(1, len(nets), figsize=(5 * len(nets), 3.3), sharey=True)
+    fig, axs = plt.subplots(1, len(nets), figsize=(5 * len(nets), 3.3), sharey=True, squeeze=False)
+    axs = axs[0]                                                                # one Axes per network, even for one
     for ax, (net, (alpha, beta)) in zip(axs, nets.items()):
         for label, (t, b, o) in curves.items():
             ax.plot(Ps, [scaling(P, t, b, alpha, beta, o)[2] for P in Ps], "s--" if o else "o-", ms=3, label=label)
@@ -364,30 +384,35 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=60., help="seconds any collective may wait for the other workers (default 60)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="the dtype of the weights and the data (default float32)")
     args = p.parse_args(argv)
-    _check_count("main", "--threads", args.threads)
+    P = int(os.environ.get("WORLD_SIZE", 1)) if "RANK" in os.environ else 1         # torchrun tells every worker
+    check_parallel_main(args.threads, args.timeout, args.seed, args.bs, P)     # before any process group: appendix 90
+    start, data = time.time(), _digits(args.dtype)        # the same on every worker: loaded before the process group
+    check_last_batch(args.bs, len(data[0]), P)            # the epoch's last batch splits too: appendix 90
     torch.set_num_threads(args.threads)
-    start, backend = time.time(), default_backend()
+    backend = default_backend()
     if "RANK" in os.environ:                              # under torchrun: rank, world size and rendezvous from the environment
         dist.init_process_group(backend, timeout=timedelta(seconds=args.timeout))
     else:                                                 # alone: a world of one worker
         store = dist.TCPStore("127.0.0.1", 0, 1, is_master=True, wait_for_workers=False)
         dist.init_process_group(backend, store=store, rank=0, world_size=1, timeout=timedelta(seconds=args.timeout))
-    try: return _train(args, defaults, backend, start)
+    try: return _train(args, data, defaults, backend, start)
     finally: dist.destroy_process_group()
 
-def _train(args, defaults, backend, start):
+def _digits(dtype):
+    "The packaged digits split and normalised as train_classifier does, in the dtype named `dtype`: (x_train, y_train, x_valid, y_valid)."
+    x_train, y_train, x_valid, y_valid = train_valid_split(*load_mnist_sample())
+    x_train, x_valid = (t.to(getattr(torch, dtype)) for t in normalise(x_train, x_valid))
+    return x_train, y_train, x_valid, y_valid
+
+def _train(args, data, defaults, backend, start):
     rank, P = dist.get_rank(), dist.get_world_size()
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if backend == "nccl" else torch.device("cpu")
     if backend == "nccl": torch.cuda.set_device(device)
-    x, y = load_mnist_sample()
-    x_train, y_train, x_valid, y_valid = train_valid_split(x, y)
-    dtype = getattr(torch, args.dtype)
-    x_train, x_valid = (t.to(dtype) for t in normalise(x_train, x_valid))
-    data = _to((x_train, y_train, x_valid, y_valid), device)
-    params = _to(init_params(784, args.hidden, 10, generator=torch.Generator().manual_seed(args.seed), dtype=dtype), device)
+    data = _to(data, device)
+    params = _to(init_params(784, args.hidden, 10, generator=torch.Generator().manual_seed(args.seed), dtype=data[0].dtype), device)
     sync_params(params)                                   # the same model everywhere, checked before the first step
     if rank == 0:
-        sizes = [e - s for s, e in (shard(args.bs, r, P) for r in range(P))] if args.bs >= P else "too small"
+        sizes = [e - s for s, e in (shard(min(args.bs, len(data[0])), r, P) for r in range(P))]
         print(f"{P} worker(s), {backend}: each batch of {args.bs} rows split {sizes}", flush=True)
     hist = fit(params, data, partial(parallel_forward_and_backward, fwd_bwd=classifier_forward_and_backward),
                evaluate_classifier, epochs=args.epochs, lr=args.lr, bs=args.bs, decay=True,

@@ -89,7 +89,7 @@ import torch
 from fastprogress.core import IN_NOTEBOOK
 from fastprogress.fastprogress import master_bar, progress_bar
 
-from .guards import _check_count
+from .guards import check_train_main
 
 # %% ../nbs/92_train_cli.ipynb #e1a0c923
 def _can_redraw():
@@ -130,7 +130,7 @@ def main(argv=None):
     p.add_argument("--dtype", choices=["float32", "float64"], help="the dtype of the weights and the data (default float32)")
     args = {k: v for k, v in vars(p.parse_args(argv)).items() if v is not None}   # unset: train_classifier's defaults
     if "dtype" in args: args["dtype"] = getattr(torch, args["dtype"])
-    _check_count("main", "--threads", args["threads"])
+    check_train_main(args["threads"], args.get("seed"))    # at most the cores; a seed from 0 to 2**32 - 1: appendix 90
     torch.set_num_threads(args.pop("threads"))
     start = time.time()
     _, hist = train_classifier(**args)

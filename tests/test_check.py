@@ -225,6 +225,74 @@ def test_half_precisions_use_their_own_tolerance(dtype):
     assert check_grads(loss, inputs, grads).diagnoses["w"].startswith("off by a constant factor 2")
 
 
+def classifier_case(dtype, N, n_in, h, seed):
+    "Chapter 9's classifier on random data in `dtype`: the loss of (w1, b1, w2, b2), the parameters, their .g."
+    from backprop.losses import classifier_forward_and_backward, cross_entropy
+    gen = torch.Generator().manual_seed(seed)
+    x, labels = torch.randn(N, n_in, generator=gen).to(dtype), torch.randint(0, 10, (N,), generator=gen)
+    params = [p.to(dtype) for p in init_params(n_in, h, 10, generator=gen)]
+    classifier_forward_and_backward(x, labels, *params)
+    def loss(w1, b1, w2, b2): return cross_entropy(lin(relu(lin(x, w1, b1)), w2, b2), labels)
+    return loss, params, [p.g for p in params]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_correct_half_precision_gradients_pass_where_terms_cancel_and_bugs_are_still_named(dtype):
+    # the classifier's gradients hold small entries where larger terms cancel: with an absolute floor of 1e-5 a correct
+    # gradient failed as "off by a constant factor 1"; the floor now scales with the gradient (appendix 93)
+    checked = 0
+    for seed in range(5):
+        for N, n_in, h in ((8, 5, 4), (64, 50, 30)):
+            loss, params, grads = classifier_case(dtype, N, n_in, h, seed)
+            report = check_grads(loss, params, grads)
+            assert report.ok, report
+            wrong = check_grads(loss, params, [grads[0], grads[1], -grads[2], grads[3] / 2])
+            assert wrong.diagnoses["w2"].startswith("wrong sign") and wrong.diagnoses["b2"].startswith("off by a constant factor 1/2")
+            checked += 1
+    assert checked == 10
+
+
+def test_a_factor_that_rounds_to_1_is_never_named_a_factor():
+    ref = torch.linspace(1, 2, 12, dtype=torch.float64).reshape(4, 3)
+    for c in (0.9997, 1.0003):
+        text = diagnose(c * ref, ref, *TOLERANCES[torch.float64])
+        assert text.startswith("wrong values in 12 of 12 entries"), text
+    assert diagnose(-0.9997 * ref, ref, *TOLERANCES[torch.float64]) == "wrong sign: yours = -1 × expected"
+
+
+def doubles_its_input(a):
+    with torch.no_grad():
+        a.mul_(2)
+    return (a * a).sum()
+
+
+def test_a_loss_that_changes_its_input_in_place_is_refused_and_the_callers_tensor_is_untouched():
+    x = torch.randn(4, **f64)
+    before = x.clone()
+    with pytest.raises(ValueError, match=r"loss_fn changed inputs\[0\] in place"):
+        check_grads(doubles_its_input, [x], [4 * x])
+    assert torch.equal(x, before) and x._version == 0
+
+
+def test_a_loss_that_changes_an_input_through_data_later_is_caught_at_the_end():
+    calls = [0]
+    def sneaky(a, b):
+        calls[0] += 1
+        if calls[0] == 3: b.data.add_(1.)                # not on the first call, and not counted by the version
+        return (a * b).sum()
+    a, b = torch.randn(3, **f64), torch.randn(3, **f64)
+    b_before = b.clone()
+    with pytest.raises(ValueError, match=r"loss_fn changed its copy of inputs\[1\] in place \(through \.data"):
+        check_grads(sneaky, [a, b], [b.clone(), a.clone()])
+    assert torch.equal(b, b_before)
+
+
+def test_fd_max_of_one_samples_one_entry():
+    loss, inputs, grads, _ = lin_case()
+    report = check_grads(loss, inputs, grads, fd_max=1)
+    assert report.ok and report.rows[1].note == "1 random entries of 40"
+
+
 def test_check_grads_leaves_inputs_and_grads_untouched():
     loss, inputs, grads, _ = lin_case()
     before = [t.clone() for t in inputs + grads]

@@ -172,12 +172,28 @@ def hangs(rank, world_size):
     dist.all_reduce(torch.ones(1))
 
 
-def test_a_worker_that_hangs_ends_in_a_timeout_not_a_hang():
+def test_a_worker_that_hangs_is_stopped_at_the_deadline_and_named_first():
+    # the all-reduce that rank 0 waits in times out at half the run's timeout; rank 1 is still asleep at the deadline
     start = time.perf_counter()
-    with pytest.raises(WorkerError, match=r"rank\(s\) 1 still running 1 s after the first error: stopped") as e:
-        run_workers(hangs, 2, timeout=1.)
-    assert time.perf_counter() - start < 10
-    assert "rank 0 of 2 raised RuntimeError" in str(e.value) and "Timed out" in str(e.value)
+    with pytest.raises(WorkerError, match=r"^run_workers: rank\(s\) 1 of 2 still running at the deadline, 3 s after the "
+                                          r"start: stopped") as e:
+        run_workers(hangs, 2, timeout=3.)
+    assert 3 <= time.perf_counter() - start < 10
+    assert "then rank 0 raised RuntimeError" in str(e.value) and "Timed out" in str(e.value)
+
+
+def sleeps_on_rank_1(rank, world_size):
+    if rank == 1:
+        time.sleep(60)                                  # no collective: nobody waits for it, nobody times out
+    return rank
+
+
+def test_a_worker_that_hangs_while_the_others_finish_is_stopped_at_the_deadline():
+    start = time.perf_counter()
+    with pytest.raises(WorkerError, match=r"^run_workers: rank\(s\) 1 of 2 still running at the deadline, 2 s after the "
+                                          r"start: stopped \(a worker that sleeps, loops"):
+        run_workers(sleeps_on_rank_1, 2, timeout=2.)
+    assert 2 <= time.perf_counter() - start < 10
 
 
 def test_parameter_shapes_that_differ_across_workers_are_found_before_the_first_step():
@@ -211,7 +227,7 @@ def test_a_port_already_in_use_is_a_clear_error():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(fn=3, world_size=2), "fn must be a function"),
     (dict(world_size=0), "world_size must be a positive int"),
-    (dict(timeout=0), "timeout must be a positive number"),
+    (dict(timeout=0), "timeout must be a number of seconds from 1 to 86,400 (a day), got 0"),
     (dict(port=70000), "port must be None (a free port) or an int from 1 to 65535"),
 ])
 def test_run_workers_rejects_bad_arguments(kwargs, message):
@@ -242,8 +258,14 @@ def bad_calls(rank, world_size, x, y, params):
     no_g = [p.clone() for p in params]
     for p in no_g:
         p.g = None                                      # as fit leaves them before each step
+    return errors_of(calls)
+
+
+def errors_of(calls, before_each=lambda: None):
+    "What each of `calls` (name: call) raised, as 'Type: message', or 'no error'."
     out = {}
     for name, call in calls.items():
+        before_each()
         try:
             call()
             out[name] = "no error"
@@ -267,6 +289,72 @@ def test_bad_input_on_a_worker_gets_a_clear_error(digits):
     assert set(got) == set(expected)
     for name, start in expected.items():
         assert got[name].startswith(start), (name, got[name])
+
+
+def disagreeing_workers(rank, world_size):
+    "On 2 workers, each case makes rank 1 differ in one thing; what each rank raised, per case."
+    import backprop.guards
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(8, 5, generator=g), torch.arange(8) % 10
+    ps = list(init_params(5, 4, 10, generator=g))
+    one = rank == 1
+    cases = {
+        "batch size": lambda: parallel_forward_and_backward(x[:6] if one else x, y[:6] if one else y, *ps,
+                                                            fwd_bwd=classifier_forward_and_backward),
+        "hidden size": lambda: parallel_forward_and_backward(x, y, *init_params(5, 8 if one else 4, 10),
+                                                             fwd_bwd=classifier_forward_and_backward),
+        "dtype": lambda: parallel_forward_and_backward(x.double() if one else x, y, *[p.double() if one else p for p in ps],
+                                                       fwd_bwd=classifier_forward_and_backward),
+        "labels' dtype": lambda: overlapped_forward_and_backward(x, y.int() if one else y, *ps),
+        "bucket shape": lambda: all_reduce_grads([torch.ones(3 if one else 4)]),
+        "bucket dtype": lambda: all_reduce_grads([torch.ones(4, dtype=torch.float64 if one else torch.float32)]),
+    }
+    return errors_of(cases, before_each=backprop.guards._compared.clear)   # each case a first call: compared everywhere
+
+
+def test_workers_that_disagree_are_named_before_any_all_reduce():
+    # without the comparison, gloo aborts a worker in C++ (exit -6) on buckets of other sizes, or a weight sum of 0.75
+    # scales the gradient silently; with it every rank raises the same error, naming the tensor and both values
+    results = run_workers(disagreeing_workers, 2, timeout=30.)
+    expected = {
+        "batch size": "parallel_forward_and_backward: the batch size is 8 rows on rank 0 but 6 rows on rank 1",
+        "hidden size": "parallel_forward_and_backward: params[0] is float32 of shape (5, 4) on rank 0 but float32 of "
+                       "shape (5, 8) on rank 1",
+        "dtype": "parallel_forward_and_backward: inp is float32 of shape (8, 5) on rank 0 but float64 of shape (8, 5) on rank 1",
+        "labels' dtype": "overlapped_forward_and_backward: targ is int64 of shape (8,) on rank 0 but int32 of shape (8,) on rank 1",
+        "bucket shape": "all_reduce_grads: tensors[0] is float32 of shape (4,) on rank 0 but float32 of shape (3,) on rank 1",
+        "bucket dtype": "all_reduce_grads: tensors[0] is float32 of shape (4,) on rank 0 but float64 of shape (4,) on rank 1",
+    }
+    for rank, got in enumerate(results):
+        assert set(got) == set(expected)
+        for name, text in expected.items():
+            assert got[name].startswith(f"ValueError: {text}; "), (rank, name, got[name])
+
+
+def test_the_comparison_is_made_once_per_process_group_and_fwd_bwd_must_set_every_g(digits):
+    x, y = digits[0][:8], digits[1][:8]
+    got = run_workers(compared_once, 1, x, y, params_of(10))[0]
+    assert got["gathers"] == 2                        # parallel_forward_and_backward's, then all_reduce_grads': once each
+    assert got["forgot b2.g"].startswith("TypeError: all_reduce_grads: tensors must be one or more tensors, got ['Tensor', "
+                                         "'Tensor', 'Tensor', 'Tensor', 'NoneType']; a None is a .g that fwd_bwd did not set")
+
+
+def compared_once(rank, world_size, x, y, params):
+    "Count the all_gather_object calls of three steps; then a fwd_bwd that sets no b2.g, after steps that set it."
+    gathers, real = [0], dist.all_gather_object
+    def counting(*a, **k):
+        gathers[0] += 1
+        return real(*a, **k)
+    dist.all_gather_object = counting
+    try:
+        for _ in range(3):
+            parallel_forward_and_backward(x, y, *params, fwd_bwd=classifier_forward_and_backward)
+    finally:
+        dist.all_gather_object = real
+    def forgets_b2(inp, targ, w1, b1, w2, b2):
+        return classifier_forward_and_backward(inp, targ, w1, b1, w2, b2.clone())   # sets the copy's .g, not b2.g
+    return {"gathers": gathers[0],
+            **errors_of({"forgot b2.g": lambda: parallel_forward_and_backward(x, y, *params, fwd_bwd=forgets_b2)})}
 
 
 # --- the cost model -----------------------------------------------------------------------------------------------

@@ -1196,10 +1196,10 @@ def _assignments(fn, forward):
     return lines
 
 # %% ../nbs/90_guards.ipynb #c429d81f
-def _reads(node):
-    "The names an expression reads, in the order they appear, besides torch, math and Python's builtins."
+def _reads(node, known=()):
+    "The names an expression reads, in the order they appear, besides torch, math, Python's builtins and `known` ones."
     names = sorted((n for n in ast.walk(node) if isinstance(n, ast.Name)), key=lambda n: (n.lineno, n.col_offset))
-    return list(dict.fromkeys(n.id for n in names if n.id not in _NOT_READ))
+    return list(dict.fromkeys(n.id for n in names if n.id not in _NOT_READ and n.id not in known))
 
 
 _SIGNATURES = weakref.WeakKeyDictionary()      # function -> its parameters
@@ -1219,13 +1219,15 @@ def _step_parts(step):
     return m[1], tuple(o.strip() for o in m[2].split(",")) if m[2] else (m[1],)
 
 # %% ../nbs/90_guards.ipynb #94c995dc
-def check_step_model(forward, steps, make, cases, fused):
-    "Raise a clear error unless `forward` is lines `name = ...`, each step returns 'd' + values of it (a fused one, a step's), `make` is a function and `cases` a list of dicts."
+def check_step_model(forward, steps, make, cases, fused, output, namespace):
+    "Raise a clear error unless `forward` is lines `name = ...`, each step returns 'd' + values of it (a fused one, a step's), `output` is one of them, `make` is a function and `cases` a list of dicts."
     fn, lines = "StepModel", _assignments("StepModel", forward)
+    if not isinstance(namespace, Mapping): raise TypeError(f"{fn}: namespace must be a dict of the names the lines call, got {type(namespace).__name__}")
     made = [t for targets, _, _ in lines for t in targets]
-    names = list(dict.fromkeys(r for _, v, _ in lines for r in _reads(v) if r not in made)) + made
+    names = list(dict.fromkeys(r for _, v, _ in lines for r in _reads(v, namespace) if r not in made)) + made
+    if output is not None and output not in made: raise ValueError(f"{fn}: output must be a value the forward makes ({', '.join(made)}), got {output!r}")
     for i, (_, v, src) in enumerate(lines):
-        if early := [r for r in _reads(v) if r in {t for later, _, _ in lines[i:] for t in later}]:
+        if early := [r for r in _reads(v, namespace) if r in {t for later, _, _ in lines[i:] for t in later}]:
             raise ValueError(f"{fn}: the line {src!r} reads {early[0]}, which a line at or after it assigns")
     if twice := [n for n in made if made.count(n) > 1]: raise ValueError(f"{fn}: {twice[0]} is assigned twice; every value needs its own name")
     if clash := [n for n in names if n.startswith("d") and n[1:] in names]:
@@ -1233,7 +1235,7 @@ def check_step_model(forward, steps, make, cases, fused):
     for what, ss in (("steps", steps), ("fused", fused)):
         if not isinstance(ss, list) or not (ss or what == "fused") or not all(isinstance(s, str) and _STEP.fullmatch(s) for s in ss):
             raise ValueError(f"{fn}: {what} must be a list of strings 'dname' or 'block_backward -> da, db', got {ss!r}")
-    given, seen = "d" + made[-1], set()
+    given, seen = "d" + (output or made[-1]), set()
     for name, outs in map(_step_parts, steps):
         for o in outs:
             if not (o.startswith("d") and o[1:] in names):
@@ -1326,11 +1328,11 @@ def check_backward_by_steps(model, namespace, values, upstream, models):
         if step not in namespace: raise ValueError(f"backward_by_steps: step {step} is not written yet; grade_steps shows which are")
         if problem := _step_refusal("backward_by_steps", m, namespace[step], step): raise problem
     _check_values("backward_by_steps", m, values, m.names)
-    last = values[m.names[-1]]
+    last = values[m.output]
     if upstream is None and isinstance(last, torch.Tensor) and last.ndim:
-        raise ValueError(f"backward_by_steps: the last value, {m.names[-1]}, has shape {_shape(last)}, not a loss's (): pass its gradient as upstream")
+        raise ValueError(f"backward_by_steps: the output, {m.output}, has shape {_shape(last)}, not a loss's (): pass its gradient as upstream")
     if upstream is not None and not (isinstance(upstream, torch.Tensor) and isinstance(last, torch.Tensor) and upstream.shape == last.shape):
-        raise ValueError(f"backward_by_steps: upstream must be the gradient of {m.names[-1]}, a tensor of its shape")
+        raise ValueError(f"backward_by_steps: upstream must be the gradient of {m.output}, a tensor of its shape")
 
 # %% ../nbs/90_guards.ipynb #08f2e7ce
 def check_step_result(step, outs, got, values):

@@ -24,17 +24,18 @@ _NS = {"torch": torch, "math": math}       # what a forward's lines may use besi
 
 @dataclass
 class Line:
-    "One line of a forward: the names it assigns, its source, its compiled expression, the names it reads."
-    targets: tuple; source: str; code: object; reads: list
+    "One line of a forward: the names it assigns, its source, its compiled expression, the names it reads, the names it may call."
+    targets: tuple; source: str; code: object; reads: list; calls: dict
 
-def _parse(forward):
-    "The lines of `forward`, each `a = expression` or `a, b = expression`."
-    return [Line(t, src, compile(ast.Expression(v), "<forward>", "eval"), _reads(v))
+def _parse(forward, namespace={}):
+    "The lines of `forward`, each `a = expression` or `a, b = expression`; they may call torch, math and `namespace`."
+    calls = {**namespace, **_NS}
+    return [Line(t, src, compile(ast.Expression(v), "<forward>", "eval"), _reads(v, namespace), calls)
             for t, v, src in _assignments("StepModel", forward)]
 
 def _assign(line, values):
     "Run one line on `values` (name -> value): {each name it assigns: its value}."
-    out = eval(line.code, {**_NS, **values})
+    out = eval(line.code, line.calls, values)
     return dict(zip(line.targets, out if len(line.targets) > 1 else (out,)))
 
 # %% ../nbs/99_step_grader.ipynb #4740e8a1
@@ -47,16 +48,19 @@ class StepModel:
     cases: list         # the sizes of each hidden case
     causes: object = None    # causes(values) -> [(factor, why)]: constants a gradient may be off by
     fused: list = field(default_factory=list)   # steps that compute a step's gradient in one go: 'dlin1_fused -> dlin1'
+    output: str = None       # the value whose gradient is given: the last one, unless a block's line makes others after it
+    namespace: dict = field(default_factory=dict, repr=False)   # functions the lines may call: a chapter's own forwards
     def __post_init__(self):
-        check_step_model(self.forward, self.steps, self.make, self.cases, self.fused)   # lines `a = ...`; steps return gradients: appendix 90
-        self.lines = _parse(self.forward)
+        check_step_model(self.forward, self.steps, self.make, self.cases, self.fused, self.output, self.namespace)   # appendix 90
+        self.lines = _parse(self.forward, self.namespace)
         made = [t for line in self.lines for t in line.targets]
         self.inputs = list(dict.fromkeys(r for line in self.lines for r in line.reads if r not in made))
         self.names = self.inputs + made                                # every value of the forward, in order
         self.where = {t: i for i, line in enumerate(self.lines) for t in line.targets}   # value -> its line
         self.outputs = dict(map(_step_parts, self.steps))              # step -> the gradients it returns
         self.returns = {**self.outputs, **dict(map(_step_parts, self.fused))}   # the fused steps too
-        self.given = "d" + made[-1]                                    # 1 for a loss; random for a block's output
+        self.output = self.output or made[-1]
+        self.given = "d" + self.output                                 # 1 for a loss; random for a block's output
         done, self.before = [self.given], {}                           # step -> the gradients computed before it
         for step, outs in self.outputs.items(): self.before[step], done = list(done), done + list(outs)
         for step, outs in self.returns.items():                        # a fused step: those before the first it replaces
@@ -112,7 +116,7 @@ def _hidden_case(m, sizes, seed):
     values = _forward(m, inputs)
     for v in values.values():
         if _needs_grad(v) and not v.is_leaf: v.retain_grad()
-    last = values[m.names[-1]]
+    last = values[m.output]
     G = torch.ones_like(last) if last.ndim == 0 else _randn(gen, *last.shape)    # the last value's upstream gradient
     (last * G).sum().backward()
     grads = {"d" + n: torch.zeros_like(v) if v.grad is None else v.grad for n, v in values.items() if _needs_grad(v)}
@@ -127,7 +131,7 @@ def _case(m, i, seed):
 def _central(m, case, x, most=16):
     "Central differences of the gradient with respect to value x at `most` of its entries (seeded): (their flat indices, values). Kept."
     if x not in case.central:
-        after, last, G = m.lines[m.where.get(x, -1) + 1:], m.names[-1], case.grads[m.given]
+        after, last, G = m.lines[m.where.get(x, -1) + 1:], m.output, case.grads[m.given]
         def f(v):
             values = {**case.values, x: v}
             for line in after: values.update(_assign(line, values))
@@ -218,7 +222,7 @@ def _held_grad(m, case, x, held):
     values = {**case.values, x: leaf}
     for line in m.lines[m.where.get(x, -1) + 1:]:
         values.update({t: v.detach() if t == held else v for t, v in _assign(line, values).items()})
-    last = values[m.names[-1]]
+    last = values[m.output]
     g = torch.autograd.grad((last * case.grads[m.given]).sum(), leaf, allow_unused=True)[0] if last.requires_grad else None
     return torch.zeros_like(leaf) if g is None else g
 
@@ -444,7 +448,7 @@ def backward_by_steps(model, namespace, values, upstream=None):
     "Your whole backward: every step of `model` from `namespace`, in order, fed your own results, on the forward's `values`; every gradient by name."
     check_backward_by_steps(model, namespace, values, upstream, MODELS)   # steps of known names, every value: appendix 90
     m = MODELS[model]
-    grads = {m.given: torch.ones_like(values[m.names[-1]]) if upstream is None else upstream}   # a loss's: 1
+    grads = {m.given: torch.ones_like(values[m.output]) if upstream is None else upstream}   # a loss's: 1
     for step, outs in m.outputs.items():
         fn = namespace[step]
         got = fn(**_bind(fn, values, grads))                     # copies: a step that writes in place harms no other
@@ -464,10 +468,16 @@ out = inp + h
 from .charmlp import BACKWARD_ORDER, EPS, charmlp_forward
 from .data import VOCAB
 
-def _lines_of(fn):
-    "The assignments of function fn's body, one a line, as text: a forward written as a function, for a StepModel."
+def _lines_of(fn, returns=()):
+    "The assignments of function fn's body, one a line, as text, for a StepModel; its `return`, as assignments to `returns`."
     src = textwrap.dedent(inspect.getsource(fn))
-    return "\n".join(ast.get_source_segment(src, s) for s in ast.parse(src).body[0].body if isinstance(s, ast.Assign))
+    lines, text = [], lambda node: ast.get_source_segment(src, node)
+    for s in ast.parse(src).body[0].body:
+        if isinstance(s, ast.Assign): lines.append(text(s))
+        elif isinstance(s, ast.Return) and returns:          # return xc * rstd * w + b, mean, rstd -> out = xc * rstd * w + b
+            values = s.value.elts if isinstance(s.value, ast.Tuple) else [s.value]
+            lines += [f"{name} = {text(v)}" for name, v in zip(returns, values) if text(v) != name]
+    return "\n".join(lines)
 
 # %% ../nbs/99_step_grader.ipynb #3a7d9797
 def _charmlp_case(gen, N, d, H, block_size=3):

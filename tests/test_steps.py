@@ -385,3 +385,25 @@ def test_a_step_that_writes_in_place_harms_no_other():
     grads = backward_by_steps("charmlp", steps_with("charmlp", dprobs=dprobs), values)
     torch.testing.assert_close(grads["dlogp"], case.grads["dlogp"], rtol=1e-12, atol=0)
     torch.testing.assert_close(grads["demb_w"], case.grads["demb_w"], rtol=1e-10, atol=1e-12)
+
+
+def test_a_block_that_calls_a_function_and_makes_a_value_after_its_output():
+    "A model's lines may call functions of its namespace; its output (whose gradient is given) need not be its last value."
+    def centre(x):
+        mean = x.mean(-1, keepdim=True)
+        return x - mean, mean
+    lines = S._lines_of(centre, returns=("out", "mean"))
+    assert lines == "mean = x.mean(-1, keepdim=True)\nout = x - mean"
+    MODELS["_centre"] = StepModel("out, mean = centre(inp)", ["centre_backward -> dinp"],
+                                  lambda gen, N: dict(inp=S._randn(gen, N, 3)), [dict(N=1), dict(N=4)],
+                                  output="out", namespace={"centre": centre})
+    try:
+        assert MODELS["_centre"].inputs == ["inp"] and MODELS["_centre"].given == "dout"
+        def centre_backward(dout, mean): return dout - dout.mean(-1, keepdim=True)
+        res, out = quiet(grade_step, "_centre", centre_backward)
+        assert res.ok, out
+        def centre_backward(dout): return dout
+        res, out = quiet(grade_step, "_centre", centre_backward)
+        assert not res.ok, out
+    finally:
+        del MODELS["_centre"]

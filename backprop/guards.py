@@ -10,9 +10,9 @@ __all__ = ['MNIST_SAMPLE_SHA256', 'check_load_mnist_sample', 'check_load_mnist',
            'check_check_grads', 'check_grad_report', 'check_minibatches', 'check_sgd_step', 'check_random_shift',
            'check_fit', 'check_train_main', 'check_plot_loss', 'check_logsumexp', 'check_log_softmax', 'check_nll',
            'check_cross_entropy', 'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul',
-           'check_ag_broadcast', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse',
-           'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph',
-           'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
+           'check_ag_broadcast', 'check_ag_to', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims',
+           'check_ag_mse', 'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_saved', 'check_ag_closure',
+           'check_ag_draw_graph', 'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
            'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
            'check_sync_params', 'check_run_workers', 'check_spawnable', 'check_parallel_main', 'check_last_batch',
            'check_time_steps', 'check_time_all_reduce', 'check_time_compute', 'check_timing_table',
@@ -20,7 +20,9 @@ __all__ = ['MNIST_SAMPLE_SHA256', 'check_load_mnist_sample', 'check_load_mnist',
            'check_scaling_report', 'check_grade', 'check_named', 'check_params_batch', 'check_charmlp_backward',
            'check_by_name', 'check_build_dataset', 'check_split_names', 'check_init_charmlp', 'check_compare_grads',
            'check_train_charmlp', 'check_grad_table', 'check_step_model', 'check_grade_step', 'check_grade_steps',
-           'check_forward_values', 'check_backward_by_steps', 'check_step_result']
+           'check_forward_values', 'check_backward_by_steps', 'check_step_result', 'check_lin_jvp', 'check_relu_jvp',
+           'check_mse_jvp', 'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp', 'check_saved_by',
+           'check_checkpointed', 'check_rounded', 'check_mlp_grads_rounded', 'check_dynamic_scaler']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers, os
@@ -569,9 +571,14 @@ def _check_is_Tensor(fn, name, x):
         raise TypeError(f"{fn}: {name} must be a Tensor, got {type(x).__name__}{hint}")
 
 def check_ag_data(data):
-    "Tensor(data): a floating-point torch tensor, or a Python number."
+    "Tensor(data): a floating-point torch tensor with values (not meta, not an inference tensor), or a Python number."
     if _is_ag_tensor(data): raise TypeError("Tensor: data is already a Tensor; use it directly")
-    if not _is_number(data): _check_tensor("Tensor", "data", data)
+    if _is_number(data): return
+    _check_tensor("Tensor", "data", data)
+    if data.is_meta: raise ValueError(f"Tensor: data is a meta tensor of shape {_shape(data)}: it has a shape but no values to compute with")
+    if data.is_inference():
+        raise ValueError("Tensor: data was made under torch.inference_mode and has no version counter, which backward() needs "
+                         "to detect in-place changes; make it outside inference mode, or pass data.clone() made there")
 
 def check_ag_operand(fn, x, like):
     "The other operand of `like` in operation `fn`: a number, or a Tensor of like's dtype; a torch tensor is refused."
@@ -580,7 +587,8 @@ def check_ag_operand(fn, x, like):
         raise TypeError(f"{fn}: got a torch.Tensor; wrap it as Tensor(t) for a constant "
                         f"or Tensor(t, requires_grad=True) for a parameter")
     if not _is_ag_tensor(x): raise TypeError(f"{fn}: expected a Tensor or a number, got {type(x).__name__}")
-    _check_same_dtype(fn, left=like.data, right=x.data)
+    if x.number is None and like.number is None:                       # a number constant combines with any dtype
+        _check_same_dtype(fn, left=like.data, right=x.data)
 
 # %% ../nbs/90_guards.ipynb #759e9818
 def check_ag_matmul(a, b):
@@ -593,6 +601,12 @@ def check_ag_broadcast(fn, a, b):
     "An element-wise operation `fn` of Tensors `a` and `b`: their shapes must broadcast together."
     try: torch.broadcast_shapes(a.shape, b.shape)
     except RuntimeError: raise ValueError(f"{fn}: shapes {_shape(a.data)} and {_shape(b.data)} cannot be broadcast together") from None
+
+def check_ag_to(t, dtype):
+    "x.to(dtype): a floating-point torch.dtype."
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point or dtype.is_complex:
+        raise TypeError(f"to: dtype must be a floating-point torch.dtype (torch.float16, torch.bfloat16, torch.float32 "
+                        f"or torch.float64), got {dtype!r}")
 
 def check_ag_pow(p):
     "x ** p: the exponent is a Python number."
@@ -644,7 +658,7 @@ def check_ag_cross_entropy(logits, targ):
 
 # %% ../nbs/90_guards.ipynb #5d239d43
 def check_ag_backward(t, gradient, order):
-    "t.backward(gradient): t needs a gradient; a scalar, or `gradient` of t's shape and dtype; no tensor of `order` freed."
+    "t.backward(gradient): t needs a gradient; a scalar, or `gradient` (torch tensor or Tensor) of t's shape and dtype; no tensor of `order` freed."
     if not t.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad; create the parameters it comes from "
                            "with Tensor(data, requires_grad=True)")
@@ -653,18 +667,35 @@ def check_ag_backward(t, gradient, order):
                            f"shape {_shape(t.data)}; reduce it to a loss first (.sum(), .mean(), mse) or pass "
                            f"gradient=, the upstream gradient dL/d(output), a tensor of shape {_shape(t.data)}")
     if gradient is not None:
-        _check_tensor("backward", "gradient", gradient); _check_same_dtype("backward", output=t.data, gradient=gradient)
-        if gradient.shape != t.shape:
-            raise ValueError(f"backward: gradient has shape {_shape(gradient)}; it must have the output's shape {_shape(t.data)}")
+        g = gradient.data if _is_ag_tensor(gradient) else gradient     # a Tensor is accepted, as its values
+        _check_tensor("backward", "gradient", g); _check_same_dtype("backward", output=t.data, gradient=g)
+        if g.shape != t.shape:
+            raise ValueError(f"backward: gradient has shape {_shape(g)}; it must have the output's shape {_shape(t.data)}")
     if any(n._parents and n._backward is None for n in order):          # a result whose closure was dropped
         raise RuntimeError("backward: trying to backward through the graph a second time; the first backward() freed it "
                            "(as PyTorch does). Run the forward pass again, or call the first backward(retain_graph=True)")
 
-def check_ag_closure(t, grads):
-    "The gradients that t's backward closure returned: one per input, each of its input's shape."
+def check_ag_saved(t, graph):
+    "What t's closure reads was not changed in place since the forward (torch's version counter), nor, to be recorded, replaced."
+    for s, value, version in zip(t._saved, t._saved_values, t._versions):
+        what = "its output" if s == "out" else f"its input {next(i for i, p in enumerate(t._parents) if p is s)}"
+        if version is not None and value._version != version:
+            raise RuntimeError(f"backward of {t._op!r}: {what}, of shape {_shape(value)}, was modified by an inplace operation "
+                               f"after the forward pass (version {version}, now {value._version}), so its gradient would use the "
+                               f"new values; change .data only after backward(), or run the forward pass again")
+        if graph and s != "out" and s.number is None and s.data is not value:
+            raise RuntimeError(f"backward of {t._op!r}: the .data of {what} was replaced after the forward pass; "
+                               f"run the forward pass again")
+
+def check_ag_closure(t, grads, graph=False):
+    "The gradients that t's backward closure returned: one per input, each of its input's shape; Tensors if recorded."
     for p, pg in zip(t._parents, grads, strict=True):
+        if p.requires_grad and graph and not _is_ag_tensor(pg):
+            raise RuntimeError(f"backward(create_graph=True): the closure of {t._op!r} returned a "
+                               f"{'torch.Tensor' if isinstance(pg, torch.Tensor) else type(pg).__name__}, not a backprop.autograd.Tensor: it computes its gradient with torch, outside the graph, so it has no second "
+                               f"derivative; write it with Tensor operations")
         if p.requires_grad and pg.shape != p.shape:
-            raise RuntimeError(f"backward of {t._op!r} gave a gradient of shape {_shape(pg)} "
+            raise RuntimeError(f"backward of {t._op!r} gave a gradient of shape {_shape(pg.data)} "
                                f"for an input of shape {_shape(p.data)}")
 
 def check_ag_draw_graph(root, ax):
@@ -1345,3 +1376,107 @@ def check_step_result(step, outs, got, values):
             raise ValueError(f"backward_by_steps: {step} returned {o} as " + (f"{g.dtype} of shape {_shape(g)}" if isinstance(g, torch.Tensor)
                              else type(g).__name__) + f"; expected a float tensor of shape {_shape(v)}, the shape of {o[1:]}. "
                              f"grade_step says what is wrong with it")
+
+# %% ../nbs/90_guards.ipynb #26ef0bfd
+def _check_tangent(fn, name, primal, tangent):
+    "A tangent of `primal` (called `name`): a torch tensor of its shape and dtype."
+    _check_tensor(fn, f"{name}_t", tangent)
+    if tangent.shape != primal.shape:
+        raise ValueError(f"{fn}: {name}_t has shape {_shape(tangent)}; a tangent must have the shape of {name}, {_shape(primal)}")
+    if tangent.dtype != primal.dtype:
+        raise TypeError(f"{fn}: {name}_t has dtype {tangent.dtype}; a tangent must have the dtype of {name}, {primal.dtype}")
+
+def check_lin_jvp(inp, w, b, inp_t, w_t, b_t):
+    "lin_jvp: lin's arguments, and a tangent of each."
+    _check_lin_args("lin_jvp", inp, w, b)
+    for name, primal, tangent in (("inp", inp, inp_t), ("w", w, w_t), ("b", b, b_t)): _check_tangent("lin_jvp", name, primal, tangent)
+
+def check_relu_jvp(inp, inp_t):
+    "relu_jvp: a float tensor and its tangent."
+    _check_tensor("relu_jvp", "inp", inp); _check_tangent("relu_jvp", "inp", inp, inp_t)
+
+def check_mse_jvp(out, targ, out_t):
+    "mse_jvp: mse's arguments, and the tangent of out."
+    _check_mse_args("mse_jvp", out, targ); _check_tangent("mse_jvp", "out", out, out_t)
+
+def check_mlp_jvp(inp, params, tangents):
+    "mlp_jvp: the 4 parameters (w1, b1, w2, b2) and 5 tangents (inp_t, w1_t, b1_t, w2_t, b2_t); lin_jvp checks the rest."
+    for name, xs, n in (("params", params, 4), ("tangents", tangents, 5)):
+        if not isinstance(xs, (list, tuple)) or len(xs) != n:
+            got = f"{len(xs)} of them" if isinstance(xs, (list, tuple)) else type(xs).__name__
+            raise ValueError(f"mlp_jvp: {name} must be a list of {n} tensors "
+                             f"({'w1, b1, w2, b2' if n == 4 else 'inp_t, w1_t, b1_t, w2_t, b2_t: one per tensor of (inp, *params)'}), got {got}")
+
+# %% ../nbs/90_guards.ipynb #856f865b
+def check_ag_t(t):
+    "x.t(): a 2-D Tensor."
+    if t.ndim != 2: raise ValueError(f"t: expected a 2-D Tensor, got shape {_shape(t.data)}")
+
+def check_ag_shape(fn, t, shape):
+    "x.reshape(*shape) or x.expand(*shape): ints >= 0 (or one tuple of them) that fit x; returns the shape as a tuple."
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, torch.Size)): shape = tuple(shape[0])
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+        raise TypeError(f"{fn}: the shape must be ints >= 0, got {shape!r}")
+    if fn == "reshape" and math.prod(shape) != t.data.numel():
+        raise ValueError(f"reshape: shape {shape} has {math.prod(shape)} entries; x {_shape(t.data)} has {t.data.numel()}")
+    if fn == "expand" and (len(shape) < t.ndim or any(n != m and n != 1 for n, m in zip(t.shape, shape[len(shape) - t.ndim:]))):
+        raise ValueError(f"expand: x {_shape(t.data)} cannot be expanded to {shape}: only axes of size 1, or new leading axes, are copied")
+    return tuple(shape)
+
+def check_ag_hvp(f, params, vs):
+    "hvp(f, params, vs): f callable; params a list of float torch tensors; vs one per parameter, of its shape and dtype."
+    if not callable(f): raise TypeError(f"hvp: f must be a function of Tensors returning a scalar Tensor, got {type(f).__name__}")
+    for name, xs in (("params", params), ("vs", vs)):
+        if not isinstance(xs, (list, tuple)): raise TypeError(f"hvp: {name} must be a list of torch tensors, got {type(xs).__name__}")
+    if not params: raise ValueError("hvp: params is empty; give the torch tensors at which to take H v")
+    if len(vs) != len(params): raise ValueError(f"hvp: vs must hold one vector per parameter: {len(params)} params, {len(vs)} vs")
+    for i, (p, v) in enumerate(zip(params, vs)):
+        _check_tensor("hvp", f"params[{i}]", p); _check_tangent("hvp", f"params[{i}]", p, v)
+
+# %% ../nbs/90_guards.ipynb #2fbb1f08
+def check_saved_by(fn, args):
+    "saved_by(fn, *args): fn callable."
+    if not callable(fn): raise TypeError(f"saved_by: fn must be a function of args, got {type(fn).__name__}")
+
+def check_checkpointed(x, targ, params, k):
+    "checkpointed_backward: x (N, D), targ (N,), params (w, b, ...) that fit and require grad, 1 <= k <= number of layers."
+    fn = "checkpointed_backward"
+    _check_tensor(fn, "x", x, 2); _check_tensor(fn, "targ", targ, 1)
+    if not isinstance(params, (list, tuple)) or len(params) < 2 or len(params) % 2:
+        raise ValueError(f"{fn}: params must be a list (w1, b1, w2, b2, ...) of an even number of tensors, got "
+                         f"{len(params) if isinstance(params, (list, tuple)) else type(params).__name__}")
+    width = x.shape[1]
+    for i in range(0, len(params), 2):
+        _check_lin_args(f"{fn}: layer {i // 2 + 1}", x.new_empty(x.shape[0], width), params[i], params[i + 1])
+        width = params[i].shape[1]
+    if width != 1: raise ValueError(f"{fn}: the last layer must have 1 output for the MSE, got {width}")
+    if targ.shape != x.shape[:1]: raise ValueError(f"{fn}: targ must have shape ({x.shape[0]},), got {_shape(targ)}")
+    if not all(p.requires_grad for p in params): raise ValueError(f"{fn}: every parameter must require grad, to get its .grad")
+    _check_count(fn, "k, the number of segments,", k)
+    if k > len(params) // 2: raise ValueError(f"{fn}: k = {k} segments for {len(params) // 2} layers; at most one segment per layer")
+
+def check_rounded(t, dtype):
+    "round_to(t, dtype): a float32 tensor; float16, bfloat16 or None."
+    _check_tensor("round_to", "t", t)
+    if t.dtype != torch.float32: raise TypeError(f"round_to: t must be float32 (what the rounded values are computed in), got {t.dtype}")
+    if dtype not in (None, torch.float16, torch.bfloat16):
+        raise TypeError(f"round_to: dtype must be torch.float16, torch.bfloat16 or None, got {dtype!r}")
+
+def _check_scale(fn, scale):
+    "A loss scale: a finite number > 0."
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"{fn}: the loss scale must be a finite number > 0, got {scale!r}: 0 makes every gradient 0, "
+                         f"a negative one reverses the step")
+
+def check_mlp_grads_rounded(x, targ, params, scale):
+    "mlp_grads_rounded: the MLP's (w1, b1, w2, b2) on x (N, n_in), an (N,) target; a scale > 0."
+    fn = "mlp_grads_rounded"
+    if not isinstance(params, (list, tuple)) or len(params) != 4: raise ValueError(f"{fn}: params must be [w1, b1, w2, b2]")
+    _check_lin_args(fn, x, params[0], params[1])
+    _check_lin_args(fn, x.new_empty(x.shape[0], params[0].shape[1]), params[2], params[3])
+    _check_mse_args(fn, x.new_empty(x.shape[0], params[2].shape[1]), targ)
+    _check_scale(fn, scale)
+
+def check_dynamic_scaler(scale, growth_interval):
+    "DynamicScaler(scale, growth_interval): a finite scale > 0, a positive int."
+    _check_scale("DynamicScaler", scale); _check_count("DynamicScaler", "growth_interval", growth_interval)

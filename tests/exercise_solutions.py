@@ -96,4 +96,17 @@ def attention_grad(q, k, v, out):
     k.g = dS.t() @ q                                # (S, T) @ (T, d)
 
 
+def tanh_backward_grad(inp, gout, out):
+    t = torch.tanh(inp)
+    inp.g = out.g * gout * -2 * t * (1 - t ** 2)    # d/dx of G (1 - tanh² x): the product rule, tanh' = 1 - tanh²
+    gout.g = out.g * (1 - t ** 2)                   # linear in G
+
+
+def segment_grad(inp, out, w1, b1, w2, b2):
+    a = torch.tanh(inp @ w1 + b1)                   # recomputed: the segment kept only its input
+    w2.g, b2.g = a.t() @ out.g, out.g.sum(0)
+    d_h = (out.g @ w2.t()) * (1 - a ** 2)           # (N, h)
+    w1.g, b1.g, inp.g = inp.t() @ d_h, d_h.sum(0), d_h @ w1.t()
+
+
 SOLUTIONS = {name[:-len("_grad")]: f for name, f in dict(globals()).items() if name.endswith("_grad")}

@@ -470,3 +470,107 @@ def test_cross_entropy_takes_int32_labels_as_its_message_says():
     la, lb = cross_entropy(a, labels), cross_entropy(b, labels.int())
     la.backward(); lb.backward()
     assert torch.equal(la.data, lb.data) and torch.equal(a.grad, b.grad)
+
+
+# ---------------------------------------------------------------- issue 26: reduced precision, in-place changes, odd input
+
+def test_a_float16_mean_sums_in_float32_as_torch_does():
+    d = torch.full((100,), 700., dtype=torch.float16)
+    x = Tensor(d, requires_grad=True)
+    m = x.mean()
+    assert m.dtype == torch.float16 and m.item() == d.mean().item() == 700.
+    m.backward()
+    assert x.grad.dtype == torch.float16 and torch.equal(x.grad, torch.full((100,), 0.01, dtype=torch.float16))
+    b = Tensor(torch.full((4, 100), 700., dtype=torch.bfloat16))
+    assert torch.equal(b.mean(1).data, b.data.mean(1))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_a_python_number_is_not_rounded_to_the_tensors_dtype_first(dtype):
+    for values in ([0.001, 2.], [1000., -3.]):
+        d = torch.tensor(values, dtype=dtype)
+        for f in (lambda t: t * 70000., lambda t: t * 1e-8, lambda t: 1e-8 * t, lambda t: t / 1e8, lambda t: t + 1e-8,
+                  lambda t: 70000. - t, lambda t: t - 70000., lambda t: 1e8 / t):
+            out = f(Tensor(d))
+            assert out.dtype == dtype
+            assert torch.equal(out.data, f(d)), (values, out.data, f(d))
+    x = Tensor(torch.tensor([1000.], dtype=torch.float16))
+    assert (x * 1e-8).item() != 0.                                   # float16 rounds 1e-8 to 0; torch does not round first
+    s = Tensor(torch.tensor(0.001, dtype=torch.float16))             # 0-d: still the tensor's dtype, as torch keeps it
+    assert (s * 70000.).dtype == torch.float16 and (s * 70000.).item() == (torch.tensor(0.001, dtype=torch.float16) * 70000.).item()
+
+
+def test_gradients_through_a_number_keep_the_dtype_and_values_of_torch():
+    d = torch.tensor([0.001, 0.5], dtype=torch.float16)
+    x, xt = Tensor(d, requires_grad=True), d.clone().requires_grad_()
+    (x * 70000.).sum().backward(); (xt * 70000.).sum().backward()
+    assert x.grad.dtype == torch.float16 and torch.equal(x.grad, xt.grad)
+
+
+@pytest.mark.parametrize("through", ["the torch tensor it wraps", ".data"])
+def test_a_saved_tensor_changed_in_place_before_backward_is_refused_like_pytorch(through):
+    d = torch.tensor([2., 3.], **f64)
+    w = Tensor(d, requires_grad=True)
+    loss = (w * w).sum()
+    (d if through == "the torch tensor it wraps" else w.data).mul_(2.)
+    with pytest.raises(RuntimeError, match=r"backward of '\*': its input 0, of shape \(2,\), was modified by an inplace operation"):
+        loss.backward()
+    assert w.grad is None, "the refused call must not touch the gradients"
+    x, m = Tensor(torch.ones(2, 3, **f64), requires_grad=True), Tensor(torch.ones(3, 1, **f64))
+    y = x @ m
+    m.data.add_(1.)                                                    # matmul saved m for x's gradient
+    with pytest.raises(RuntimeError, match=r"backward of '@': its input 1, of shape \(3, 1\)"):
+        y.sum().backward()
+
+
+def test_in_place_changes_that_no_closure_reads_are_allowed_as_in_pytorch():
+    d = torch.tensor([1., 2.], **f64)
+    a = Tensor(d, requires_grad=True)
+    e = a.exp()                                                        # exp saves its output, not its input
+    loss = (e + a).sum()                                               # + saves nothing
+    d.mul_(3.)
+    loss.backward()
+    assert_close(a.grad, torch.tensor([1., 2.], **f64).exp() + 1, **TOL64)   # the output exp saved, as the forward left it
+    w = Tensor(torch.ones(2, **f64), requires_grad=True)
+    loss = (w * w).sum(); loss.backward()
+    w.data.sub_(0.1 * w.grad)                                          # the usual step, after backward: fine
+    (w * w).sum().backward()
+
+
+def test_an_output_changed_in_place_is_refused_when_its_closure_reads_it():
+    x = Tensor(torch.tensor([0.5], **f64), requires_grad=True)
+    y = x.tanh()
+    y.data.mul_(2.)
+    with pytest.raises(RuntimeError, match="backward of 'tanh': its output, of shape"):
+        y.sum().backward()
+
+
+def test_the_mean_over_an_empty_axis_is_nan_as_in_torch():
+    x = Tensor(torch.ones(0, 3), requires_grad=True)
+    assert torch.isnan(x.mean(0).data).all() and x.mean(0).shape == (3,)
+    assert torch.isnan(x.mean().data) and torch.isnan(torch.ones(0, 3).mean())
+    x.mean(0).sum().backward()
+    assert x.grad.shape == (0, 3)
+
+
+def test_backward_accepts_a_gradient_that_is_a_Tensor():
+    w = Tensor(torch.tensor([1., 2.], **f64), requires_grad=True)
+    (w * 3.).backward(gradient=Tensor(torch.tensor([1., -1.], **f64)))
+    assert torch.equal(w.grad, torch.tensor([3., -3.], **f64))
+
+
+@pytest.mark.parametrize("call,exc,msg", [
+    (lambda: torch.ones(2, 2) @ Tensor(torch.ones(2, 2)), TypeError, r"matmul: got a torch.Tensor; wrap it as Tensor\(t\)"),
+    (lambda: Tensor(torch.ones(2, 2, device="meta")), ValueError, r"data is a meta tensor of shape \(2, 2\): it has a shape but no values"),
+    (lambda: Tensor(torch.ones(2)) + Tensor(torch.ones(2, device="meta").to(torch.float64)), ValueError, "meta tensor"),
+])
+def test_odd_input_gets_a_clear_error(call, exc, msg):
+    with pytest.raises(exc, match=msg):
+        call()
+
+
+def test_an_inference_tensor_is_refused_clearly():
+    with torch.inference_mode():
+        d = torch.ones(2)
+    with pytest.raises(ValueError, match="torch.inference_mode"):
+        Tensor(d)

@@ -40,7 +40,7 @@ from backprop.layers import Lin, LinFunction, Model, Module, Mse, MseFunction, R
 from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, random_shift, sgd_step
 from backprop.losses import (classifier_forward_and_backward, cross_entropy, cross_entropy_grad, evaluate_classifier,
                              log_softmax, logsumexp, nll, train_classifier)
-from backprop.autograd import Tensor, draw_graph
+from backprop.autograd import Tensor, draw_graph, _result
 from backprop.autograd import cross_entropy as ag_cross_entropy, mse as ag_mse
 from backprop.fast import fast_forward_and_backward, matmul_flops
 from backprop.charmlp import (BACKWARD, batchnorm_backward, batchnorm_backward_fused, charmlp_autograd, charmlp_backward,
@@ -53,13 +53,16 @@ from backprop.parallel import (TorchMLP, all_reduce_grads, breaking_point, compu
 from backprop.parallel import main as parallel_main
 from backprop.exercises import EXERCISES, grade
 import torch.distributed as dist
+from backprop.autograd import hvp
+from backprop.forward_mode import lin_jvp, mlp_jvp, mse_jvp, relu_jvp
+from backprop.memory import DynamicScaler, LiveBytes, activation_bytes, checkpointed_backward, deep_forward, mlp_grads_rounded, round_to, saved_by, segment_bounds, tracking
 from backprop.steps import StepModel, backward_by_steps, forward_values, grade_step, grade_steps
 
 # backprop.parallel's calls that need two workers that disagree are in tests/test_parallel.py, and what a learner's
 # function does wrong is graded in tests/test_exercises.py; backprop.guards is reached through the rest.
 MODULES = ["backprop.data", "backprop.matmul", "backprop.forward", "backprop.grads", "backprop.check", "backprop.layers",
            "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast", "backprop.parallel", "backprop.exercises",
-           "backprop.charmlp", "backprop.steps"]
+           "backprop.charmlp", "backprop.forward_mode", "backprop.memory", "backprop.steps"]
 KINDS = ("shape", "dtype", "order", "value")
 PACKAGE_DIR = Path(backprop.__file__).resolve().parent
 
@@ -169,6 +172,16 @@ def axes():
 
 
 def param(*shape): return Tensor(T(*shape), requires_grad=True)
+def P(*shape): return T(*shape).requires_grad_()           # a torch parameter
+
+
+def changed_in_place(through):
+    "backward() after the data that w * w saved was changed in place, through the wrapped torch tensor or .data."
+    d = T(2, 3)
+    w = Tensor(d, requires_grad=True)
+    loss = (w * w).sum()
+    (d if through == "torch" else w.data).mul_(2.)
+    return loss.backward()
 
 
 def backward_twice():
@@ -587,6 +600,82 @@ SWEEP = {
         bad("dtype", lambda: (param(2, 3) * 2.).backward(F64(2, 3)), TypeError, "backward: all tensors must have the same dtype"),
         bad("dtype", lambda: (param(2, 3) * 2.).backward(I(2, 3)), TypeError, FLOAT),
         bad("dtype", lambda: param(2, 3).sum(dim=0.5), TypeError, r"sum: dim must be None, an int or a tuple of ints, got 0\.5"),
+        # issue 26: in-place changes, meta tensors, torch @ Tensor; chapter 17's ops
+        bad("order", lambda: changed_in_place("torch"), RuntimeError, r"backward of '\*': its input 0, of shape \(2, 3\), was modified by an inplace operation"),
+        bad("order", lambda: changed_in_place("data"), RuntimeError, r"modified by an inplace operation after the forward pass \(version 0, now 1\)"),
+        bad("value", lambda: Tensor(torch.ones(2, 3, device="meta")), ValueError, r"Tensor: data is a meta tensor of shape \(2, 3\)"),
+        bad("dtype", lambda: T(2, 3) @ param(3, 2), TypeError, r"matmul: got a torch.Tensor; wrap it as Tensor\(t\)"),
+        bad("dtype", lambda: (param(2, 3) * 2.).backward(gradient=Tensor(F64(2, 3))), TypeError, "backward: all tensors must have the same dtype"),
+        bad("shape", lambda: (param(2, 3) * 2.).backward(gradient=Tensor(T(3, 2))), ValueError, r"gradient has shape \(3, 2\); it must have the output's shape \(2, 3\)"),
+        bad("shape", lambda: param(2, 3, 4).t(), ValueError, r"t: expected a 2-D Tensor, got shape \(2, 3, 4\)"),
+        bad("shape", lambda: param(2, 3).reshape(4, 2), ValueError, r"reshape: shape \(4, 2\) has 8 entries; x \(2, 3\) has 6"),
+        bad("shape", lambda: param(2, 3).expand(2, 4), ValueError, r"expand: x \(2, 3\) cannot be expanded to \(2, 4\)"),
+        bad("dtype", lambda: param(2, 3).reshape(2., 3), TypeError, "reshape: the shape must be ints >= 0"),
+        bad("dtype", lambda: param(2, 3).to(torch.int64), TypeError, "to: dtype must be a floating-point torch.dtype"),
+        bad("order", lambda: _result(T(2), (param(2),), "torch_only", lambda g: (g.data,)).sum().backward(create_graph=True), RuntimeError,
+            r"closure of 'torch_only' returned a torch.Tensor, not a backprop.autograd.Tensor: .* no second derivative"),
+    ],
+    "backprop.autograd.hvp": [
+        bad("shape", lambda: hvp(lambda w: (w * w).sum(), [T(3)], [T(2)]), ValueError, r"hvp: params\[0\]_t has shape \(2,\); a tangent must have the shape of params\[0\], \(3,\)"),
+        bad("dtype", lambda: hvp(lambda w: (w * w).sum(), [T(3)], [F64(3)]), TypeError, r"params\[0\]_t has dtype torch.float64"),
+        bad("value", lambda: hvp(lambda w: (w * w).sum(), [T(3)], []), ValueError, "one vector per parameter: 1 params, 0 vs"),
+        bad("value", lambda: hvp(lambda: Tensor(1.), [], []), ValueError, "params is empty"),
+        bad("order", lambda: hvp([T(3)], lambda w: (w * w).sum(), [T(3)]), TypeError, "hvp: f must be a function"),
+        bad("shape", lambda: hvp(lambda w: w * w, [T(3)], [T(3)]), RuntimeError, "only for scalar outputs"),
+        bad("dtype", lambda: hvp(lambda w: (w * w).sum(), [I(3)], [I(3)]), TypeError, FLOAT),
+    ],
+    # backprop.memory (chapter 18)
+    "backprop.memory.saved_by": [
+        bad("order", lambda: saved_by(T(3), lambda x: x * 2), TypeError, "saved_by: fn must be a function of args, got Tensor"),
+    ],
+    "backprop.memory.checkpointed_backward": [
+        bad("value", lambda: checkpointed_backward(T(4, 3), T(4), [P(3, 1), P(1)], 2), ValueError, "k = 2 segments for 1 layers; at most one segment per layer"),
+        bad("value", lambda: checkpointed_backward(T(4, 3), T(4), [P(3, 1), P(1)], 0), ValueError, "k, the number of segments, must be a positive int, got 0"),
+        bad("shape", lambda: checkpointed_backward(T(4, 3), T(4), [P(3, 2), P(2)], 1), ValueError, "the last layer must have 1 output for the MSE, got 2"),
+        bad("shape", lambda: checkpointed_backward(T(4, 3), T(4), [P(2, 1), P(1)], 1), ValueError, r"layer 1: inp has shape \(4, 3\) and w has shape \(2, 1\)"),
+        bad("shape", lambda: checkpointed_backward(T(4, 3), T(4, 1), [P(3, 1), P(1)], 1), ValueError, r"targ must have 1 dimension"),
+        bad("value", lambda: checkpointed_backward(T(4, 3), T(4), [P(3, 1)], 1), ValueError, "params must be a list .* of an even number of tensors, got 1"),
+        bad("order", lambda: checkpointed_backward(T(4, 3), T(4), [T(3, 1), T(1)], 1), ValueError, "every parameter must require grad"),
+    ],
+    "backprop.memory.round_to": [
+        bad("dtype", lambda: round_to(F64(3), torch.float16), TypeError, "round_to: t must be float32"),
+        bad("dtype", lambda: round_to(T(3), torch.int8), TypeError, "dtype must be torch.float16, torch.bfloat16 or None"),
+        bad("order", lambda: round_to(torch.float16, T(3)), TypeError, "round_to: t must be a torch.Tensor"),
+    ],
+    "backprop.memory.mlp_grads_rounded": [
+        bad("value", lambda: mlp_grads_rounded(T(4, 3), T(4), list(init_params(3, 2)), torch.float16, scale=0.), ValueError, "the loss scale must be a finite number > 0, got 0.0"),
+        bad("value", lambda: mlp_grads_rounded(T(4, 3), T(4), list(init_params(3, 2)), torch.float16, scale=float("inf")), ValueError, "loss scale must be a finite number > 0, got inf"),
+        bad("value", lambda: mlp_grads_rounded(T(4, 3), T(4), list(init_params(3, 2)), None, scale=-2.), ValueError, "a negative one reverses the step"),
+        bad("shape", lambda: mlp_grads_rounded(T(4, 5), T(4), list(init_params(3, 2)), None), ValueError, r"inp has shape \(4, 5\) and w has shape \(3, 2\)"),
+        bad("shape", lambda: mlp_grads_rounded(T(4, 3), T(5), list(init_params(3, 2)), None), ValueError, r"targ must have shape \(4,\)"),
+        bad("value", lambda: mlp_grads_rounded(T(4, 3), T(4), list(init_params(3, 2))[:3], None), ValueError, r"params must be \[w1, b1, w2, b2\]"),
+    ],
+    "backprop.memory.DynamicScaler": [
+        bad("value", lambda: DynamicScaler(0.), ValueError, "DynamicScaler: the loss scale must be a finite number > 0, got 0.0"),
+        bad("value", lambda: DynamicScaler(float("nan")), ValueError, "finite number > 0, got nan"),
+        bad("value", lambda: DynamicScaler(2.**16, 0), ValueError, "growth_interval must be a positive int, got 0"),
+        bad("dtype", lambda: DynamicScaler("65536"), ValueError, "got '65536'"),
+    ],
+
+    "backprop.forward_mode.lin_jvp": [
+        bad("shape", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), T(4, 3), T(2, 3), T(2)), ValueError, r"lin_jvp: w_t has shape \(2, 3\); a tangent must have the shape of w, \(3, 2\)"),
+        bad("shape", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), T(3), T(3, 2), T(2)), ValueError, r"inp_t has shape \(3,\)"),
+        bad("dtype", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), F64(4, 3), T(3, 2), T(2)), TypeError, "inp_t has dtype torch.float64; a tangent must have the dtype of inp"),
+        bad("order", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), T(3, 2), T(4, 3), T(2)), ValueError, r"inp_t has shape \(3, 2\)"),
+        bad("value", lambda: lin_jvp(T(4, 3), T(3, 2), T(2), T(4, 3), T(3, 2), None), TypeError, "b_t must be a torch.Tensor, got NoneType"),
+    ],
+    "backprop.forward_mode.relu_jvp": [
+        bad("shape", lambda: relu_jvp(T(4, 3), T(3, 4)), ValueError, r"relu_jvp: inp_t has shape \(3, 4\)"),
+        bad("dtype", lambda: relu_jvp(T(4, 3), I(4, 3)), TypeError, FLOAT),
+    ],
+    "backprop.forward_mode.mse_jvp": [
+        bad("shape", lambda: mse_jvp(T(4, 1), T(4), T(4)), ValueError, r"mse_jvp: out_t has shape \(4,\); a tangent must have the shape of out, \(4, 1\)"),
+        bad("order", lambda: mse_jvp(T(4, 1), T(4, 1), T(4)), ValueError, r"targ must have shape \(4,\)"),
+    ],
+    "backprop.forward_mode.mlp_jvp": [
+        bad("value", lambda: mlp_jvp(T(4, 3), init_params(3, 2), list(init_params(3, 2))), ValueError, "tangents must be a list of 5 tensors .* got 4 of them"),
+        bad("order", lambda: mlp_jvp(T(4, 3), [T(4, 3), *init_params(3, 2)], [T(4, 3), *init_params(3, 2)]), ValueError, "params must be a list of 4 tensors"),
+        bad("shape", lambda: mlp_jvp(T(4, 3), init_params(3, 2), [T(4, 2), *init_params(3, 2)]), ValueError, r"lin_jvp: inp_t has shape \(4, 2\)"),
     ],
     "backprop.autograd.mse": [
         bad("shape", lambda: ag_mse(param(4, 1), T(4, 1)), ValueError, r"mse: out has shape \(4, 1\) so targ must have shape \(4,\)"),
@@ -776,6 +865,11 @@ SWEEP = {
 KNOWN_GAPS = {}  # none left: every bad call of the sweep raises a clear error
 
 EXEMPT = {
+    "backprop.memory.LiveBytes": "a counter of bytes (chapter 18's instrument): add/remove take whatever tensors autograd saves",
+    "backprop.memory.activation_bytes": "sums the records that saved_by returns; it is never called with anything else",
+    "backprop.memory.tracking": "a context of saved_tensors_hooks around a LiveBytes; its only argument is that counter",
+    "backprop.memory.deep_forward": "chapter 18's plain forward (h @ w + b, relu); checkpointed_backward checks its arguments",
+    "backprop.memory.segment_bounds": "arithmetic on two counts that checkpointed_backward has already checked",
     "backprop.check.Row": "a plain record (dataclass) of one comparison, filled by check_grads; it takes any values",
     "backprop.check.GradRow": "a plain record (dataclass) of one named gradient, filled by compare_grads; it takes any values",
     "backprop.steps.Line": "a plain record (dataclass) of one parsed line of a forward, made by StepModel from checked text",

@@ -77,6 +77,13 @@ MUTANTS = [
     ("attention", "term", "the softmax's Jacobian without its denominator term", [("dP - (dP * P).sum(-1, keepdim=True)", "dP")]),
     ("attention", "sign", "wrong sign in v.g", [("v.g = P.t()", "v.g = -P.t()")]),
     ("attention", "transposed", "P where Pᵀ belongs in v.g", [("v.g = P.t() @ out.g", "v.g = P @ out.g")]),
+    ("tanh_backward", "factor", "the 2 of tanh² forgotten", [(" * -2 * t", " * -t")]),
+    ("tanh_backward", "left out", "gout forgotten in inp.g", [("out.g * gout * -2", "out.g * -2")]),
+    ("tanh_backward", "sign", "wrong sign in inp.g", [(" * -2 * t", " * 2 * t")]),
+    ("segment", "sign", "wrong sign in w2.g", [("w2.g, b2.g = a.t()", "w2.g, b2.g = -a.t()")]),
+    ("segment", "axis", "b2.g not summed", [("out.g.sum(0)", "out.g")]),
+    ("segment", "transposed", "w1.g transposed", [("inp.t() @ d_h, d_h.sum(0)", "(d_h.t() @ inp), d_h.sum(0)")]),
+    ("segment", "left out", "out.g forgotten in w2.g", [("a.t() @ out.g", "a.t() @ torch.ones_like(out.g)")]),
 ]
 
 

@@ -206,7 +206,7 @@ def _term_mistake(m, case, o, g):
 
 # %% ../nbs/99_step_grader.ipynb #1d003c20
 def _left_out(m, case, o, g):
-    "(kind, text) if g is right with one upstream gradient, or one value a line that reads o[1:] reads, taken as all ones."
+    "(kind, text) if g is right with an upstream gradient, or a value a line that reads o[1:] reads, or a value further down, taken as all ones."
     x = o[1:]
     readers = [line for line in m.lines if x in line.reads]
     ups = ["d" + t for line in readers for t in line.targets if "d" + t in case.grads]
@@ -215,13 +215,19 @@ def _left_out(m, case, o, g):
         known = case.grads[u] if u in case.grads else case.values[u]
         if not (known == 1).all() and _same(g, sum(_sent_back(m, case, x, ones={u}).values())):
             return "left out", f"{u} is left out: yours is right if {u} were all ones"
+    later = _after(m, x)              # a value further down that does not depend on x (a block's weight), as ones
+    for u in dict.fromkeys(n for line in m.lines[m.where.get(x, -1) + 1:] for n in line.reads):
+        v = case.values[u]
+        if u != x and u not in later and torch.is_tensor(v) and v.is_floating_point() and not (v == 1).all() \
+                and _same(g, _grad_with(m, case, x, ones=u)):
+            return "left out", f"{u} is left out: yours is right if {u} were all ones"
 
-def _held_grad(m, case, x, held):
-    "The gradient with respect to value x if value `held` did not depend on it (detached where it is made)."
+def _grad_with(m, case, x, held=None, ones=None):
+    "The gradient with respect to value x if value `held` did not depend on it (detached where it is made), or value `ones` were all ones."
     leaf = case.values[x].clone().requires_grad_()
-    values = {**case.values, x: leaf}
+    values = {**case.values, x: leaf, **({ones: torch.ones_like(case.values[ones])} if ones in m.inputs else {})}
     for line in m.lines[m.where.get(x, -1) + 1:]:
-        values.update({t: v.detach() if t == held else v for t, v in _assign(line, values).items()})
+        values.update({t: v.detach() if t == held else torch.ones_like(v) if t == ones else v for t, v in _assign(line, values).items()})
     last = values[m.output]
     g = torch.autograd.grad((last * case.grads[m.given]).sum(), leaf, allow_unused=True)[0] if last.requires_grad else None
     return torch.zeros_like(leaf) if g is None else g
@@ -231,7 +237,7 @@ def _path_mistake(m, case, o, g):
     "(kind, text) if g is the gradient with respect to o[1:] with the path through one later value missing."
     x = o[1:]
     for n in [n for n in _after(m, x) if torch.is_tensor(case.values[n]) and case.values[n].is_floating_point()][:-1]:
-        if _same(g, _held_grad(m, case, x, n)):
+        if _same(g, _grad_with(m, case, x, held=n)):
             return "term", (f"a missing term: yours is right if {n} (`{m.lines[m.where[n]].source}`) did not depend on {x}: "
                             f"the path through {n} is missing")
 
@@ -276,7 +282,17 @@ def _where_wrong(m, case, o, g, ref):
             return "repeats", (f"wrong only in the rows of {x} that {n} looks up more than once: each lookup adds its row "
                                f"of the gradient (index_add_); an assignment keeps only one")
 
-# %% ../nbs/99_step_grader.ipynb #ffc4943a
+# %% ../nbs/99_step_grader.ipynb #3b6d1e58
+def _part_factor(m, case, o, g, ref):
+    "(kind, text) if g is right in some entries and off by one constant factor in all the others (a scale left out of a part)."
+    right = rel_error(g, ref, *_tol(ref)) <= RTOL
+    if right.all() or not right.any(): return None
+    c = float((g[~right] * ref[~right]).sum() / (ref[~right] ** 2).sum())
+    if abs(c) > 1e-6 and _same(g[~right], c * ref[~right]):
+        return "factor", (f"right in {int(right.sum())} of {right.numel()} entries, off by a factor {_factor_name(abs(c))}"
+                          f"{' and its sign' if c < 0 else ''} in the other {int((~right).sum())}"
+                          + _factor_cause(m, case.values, g[~right], ref[~right]))
+
 def _mistake(fn, m, step, case, o, g):
     "(kind, text) naming what is wrong with g, your `o`, on this case; None if it is right."
     ref, (idx, fd) = case.grads[o], _central(m, case, o[1:])
@@ -297,7 +313,7 @@ def _mistake(fn, m, step, case, o, g):
     kind = next((k for p, k in _KINDS.items() if text.startswith(p)), "values")
     if not found and kind in ("values", "factor") and g.is_floating_point():
         found = (_term_mistake(m, case, o, g) or _left_out(m, case, o, g) or _rerun(fn, m, step, case, [o])
-                 or _path_mistake(m, case, o, g) or _where_wrong(m, case, o, g, ref))
+                 or _path_mistake(m, case, o, g) or _where_wrong(m, case, o, g, ref) or _part_factor(m, case, o, g, ref))
     if found: return found[0], f"{o}: {found[1]}"
     return kind, f"{o}: {text}" + (_factor_cause(m, case.values, g, ref) if kind == "factor" else "")
 

@@ -61,13 +61,19 @@ class StepModel:
         self.returns = {**self.outputs, **dict(map(_step_parts, self.fused))}   # the fused steps too
         self.output = self.output or made[-1]
         self.given = "d" + self.output                                 # 1 for a loss; random for a block's output
-        done, self.before = [self.given], {}                           # step -> the gradients computed before it
-        for step, outs in self.outputs.items(): self.before[step], done = list(done), done + list(outs)
-        for step, outs in self.returns.items():                        # a fused step: those before the first it replaces
-            self.before.setdefault(step, next(self.before[s] for s in self.outputs if outs[0] in self.outputs[s]))
+        self.before = _before(self)                                    # step -> the gradients computed before it
         self.cached = {}                                               # (case, seed) -> its HiddenCase
 
-# %% ../nbs/99_step_grader.ipynb #f6e617a3
+# %% ../nbs/99_step_grader.ipynb #50035bc4
+def _before(m):
+    "For each step of m, the gradients computed before it: the given one and the earlier steps'; a fused step's, the step's it replaces."
+    done, before = [m.given], {}
+    for step, outs in m.outputs.items(): before[step], done = list(done), done + list(outs)
+    for step, outs in m.returns.items():
+        before.setdefault(step, next(before[s] for s in m.outputs if outs[0] in m.outputs[s]))
+    return before
+
+# %% ../nbs/99_step_grader.ipynb #3bdc5d56
 MODELS = {}     # name -> StepModel: chapter 3's MLP and a residual block here; the capstone's models below them
 
 def _forward(m, inputs):
@@ -81,7 +87,7 @@ def forward_values(model, inputs):
     check_forward_values(model, inputs, MODELS)     # a known model, its inputs and no others: appendix 90
     return _forward(MODELS[model], inputs)
 
-# %% ../nbs/99_step_grader.ipynb #a995196b
+# %% ../nbs/99_step_grader.ipynb #986b652d
 MLP_FORWARD = """
 l1 = inp @ w1 + b1
 l2 = l1.clamp_min(0.)
@@ -100,7 +106,7 @@ MODELS["mlp"] = StepModel(MLP_FORWARD, ["dout", "dl2", "dw2", "db2", "dl1", "din
                           [dict(N=1, n_in=3, H=2), dict(N=5, n_in=2, H=1), dict(N=6, n_in=2, H=3), dict(N=3, n_in=3, H=3)],
                           causes=lambda v: [(v["inp"].shape[0], "N, the size of the mean: its 1/N left out, or taken twice")])
 
-# %% ../nbs/99_step_grader.ipynb #b74da932
+# %% ../nbs/99_step_grader.ipynb #f7ff14fb
 @dataclass
 class HiddenCase:
     "Every value of the forward (detached) by name; the true gradient of each, 'd' + its name; central differences, once asked."
@@ -127,7 +133,7 @@ def _case(m, i, seed):
     if (i, seed) not in m.cached: m.cached[i, seed] = _hidden_case(m, m.cases[i], seed + i)
     return m.cached[i, seed]
 
-# %% ../nbs/99_step_grader.ipynb #70c8be83
+# %% ../nbs/99_step_grader.ipynb #b64391d1
 def _central(m, case, x, most=16):
     "Central differences of the gradient with respect to value x at `most` of its entries (seeded): (their flat indices, values). Kept."
     if x not in case.central:
@@ -150,7 +156,7 @@ def _one_thread():
     try: yield
     finally: torch.set_num_threads(n)
 
-# %% ../nbs/99_step_grader.ipynb #575466d8
+# %% ../nbs/99_step_grader.ipynb #98004dfc
 def _params(fn): return [p.name for p in _parameters(fn)]
 def _what(v): return f"a {type(v).__name__} of {len(v)}" if isinstance(v, (tuple, list)) else f"a {type(v).__name__}"
 
@@ -171,7 +177,7 @@ def _returned(m, step, ret):
     if isinstance(ret, (tuple, list)) and len(ret) == len(outs): return dict(zip(outs, ret))
     return f"it returned {_what(ret)}; {step} returns {len(outs)} gradients, in this order: {', '.join(outs)}"
 
-# %% ../nbs/99_step_grader.ipynb #c0428a65
+# %% ../nbs/99_step_grader.ipynb #7dad132d
 def _sent_back(m, case, x, ones=()):
     "What each line that reads x sends back to it, {its source: that line's vector-Jacobian product}; the names in `ones` (an upstream gradient, a value the line reads) taken as ones."
     sent = {}
@@ -186,7 +192,7 @@ def _sent_back(m, case, x, ones=()):
             sent[line.source] = torch.zeros_like(leaf) if g is None else g
     return sent
 
-# %% ../nbs/99_step_grader.ipynb #36dcd0e9
+# %% ../nbs/99_step_grader.ipynb #109e91ef
 def _term_mistake(m, case, o, g):
     "(kind, text) if g is the sum of some, not all, of what the lines that read o[1:] send back, or has one of those terms off by a factor."
     x, sent = o[1:], _sent_back(m, case, o[1:])
@@ -204,7 +210,7 @@ def _term_mistake(m, case, o, g):
             return "factor", (f"the term that {quote([s])} sends back to {x} is off by a factor {_factor_name(abs(c))}"
                               f"{' and its sign' if c < 0 else ''}" + _factor_cause(m, case.values, rest, share))
 
-# %% ../nbs/99_step_grader.ipynb #1d003c20
+# %% ../nbs/99_step_grader.ipynb #911d11cd
 def _left_out(m, case, o, g):
     "(kind, text) if g is right with an upstream gradient, or a value a line that reads o[1:] reads, or a value further down, taken as all ones."
     x = o[1:]
@@ -215,7 +221,14 @@ def _left_out(m, case, o, g):
         known = case.grads[u] if u in case.grads else case.values[u]
         if not (known == 1).all() and _same(g, sum(_sent_back(m, case, x, ones={u}).values())):
             return "left out", f"{u} is left out: yours is right if {u} were all ones"
-    later = _after(m, x)              # a value further down that does not depend on x (a block's weight), as ones
+    return _left_out_below(m, case, x, g)
+
+# %% ../nbs/99_step_grader.ipynb #d16e0174
+def _left_out_below(m, case, x, g):
+    "(kind, text) if g is right with the given gradient, or a value further down that does not depend on x, as all ones."
+    later = _after(m, x)
+    if not (case.grads[m.given] == 1).all() and _same(g, _grad_with(m, case, x, ones=m.given)):
+        return "left out", f"{m.given} is left out: yours is right if {m.given} were all ones"
     for u in dict.fromkeys(n for line in m.lines[m.where.get(x, -1) + 1:] for n in line.reads):
         v = case.values[u]
         if u != x and u not in later and torch.is_tensor(v) and v.is_floating_point() and not (v == 1).all() \
@@ -223,16 +236,16 @@ def _left_out(m, case, o, g):
             return "left out", f"{u} is left out: yours is right if {u} were all ones"
 
 def _grad_with(m, case, x, held=None, ones=None):
-    "The gradient with respect to value x if value `held` did not depend on it (detached where it is made), or value `ones` were all ones."
+    "The gradient with respect to value x if value `held` did not depend on it (detached where it is made), or value (or given gradient) `ones` were all ones."
     leaf = case.values[x].clone().requires_grad_()
     values = {**case.values, x: leaf, **({ones: torch.ones_like(case.values[ones])} if ones in m.inputs else {})}
     for line in m.lines[m.where.get(x, -1) + 1:]:
         values.update({t: v.detach() if t == held else torch.ones_like(v) if t == ones else v for t, v in _assign(line, values).items()})
-    last = values[m.output]
-    g = torch.autograd.grad((last * case.grads[m.given]).sum(), leaf, allow_unused=True)[0] if last.requires_grad else None
+    last, G = values[m.output], case.grads[m.given] if ones != m.given else torch.ones_like(case.grads[m.given])
+    g = torch.autograd.grad((last * G).sum(), leaf, allow_unused=True)[0] if last.requires_grad else None
     return torch.zeros_like(leaf) if g is None else g
 
-# %% ../nbs/99_step_grader.ipynb #d26fa53d
+# %% ../nbs/99_step_grader.ipynb #bd68dc90
 def _path_mistake(m, case, o, g):
     "(kind, text) if g is the gradient with respect to o[1:] with the path through one later value missing."
     x = o[1:]
@@ -248,7 +261,7 @@ def _after(m, x):
         if deps & set(line.reads): deps |= set(line.targets)
     return [n for n in m.names if n in deps and n != x]
 
-# %% ../nbs/99_step_grader.ipynb #f39541ee
+# %% ../nbs/99_step_grader.ipynb #ae7e22c9
 def _rerun(fn, m, step, case, outs):
     "(kind, text) if fn returns every gradient of `outs` right with one parameter transposed, or holding another value of its shape."
     def right(swap):
@@ -265,7 +278,7 @@ def _rerun(fn, m, step, case, outs):
                     and any(case.grads[o].any() for o in outs) and right({p: u}):    # all zeros: too easily matched
                 return "mixed up", f"{p} where {n} belongs: yours is right when {p} holds {n}'s values"
 
-# %% ../nbs/99_step_grader.ipynb #77290e9d
+# %% ../nbs/99_step_grader.ipynb #c13c8df5
 def _where_wrong(m, case, o, g, ref):
     "(kind, text) if g is wrong only on one side of a kink of a line that reads o[1:], or only in the rows an index looks up twice."
     x, wrong = o[1:], ~(rel_error(g, ref, *_tol(ref)) <= RTOL)
@@ -282,7 +295,24 @@ def _where_wrong(m, case, o, g, ref):
             return "repeats", (f"wrong only in the rows of {x} that {n} looks up more than once: each lookup adds its row "
                                f"of the gradient (index_add_); an assignment keeps only one")
 
-# %% ../nbs/99_step_grader.ipynb #3b6d1e58
+# %% ../nbs/99_step_grader.ipynb #8436d873
+def _cut_short(g, ref):
+    "True if g is ref's first entries along each axis, and ref's others are all 0 (dwpe for the T positions used)."
+    if g.ndim != ref.ndim or any(a > b for a, b in zip(g.shape, ref.shape)): return False
+    cut, rest = tuple(slice(0, n) for n in g.shape), ref.clone()
+    rest[cut] = 0
+    return _same(g, ref[cut]) and not rest.any()
+
+def _other_shape(fn, m, step, case, o, g, ref):
+    "(kind, text) for g of another shape than ref's: ref's first entries (the rest 0), or right or named once expanded."
+    got = f"shape {_shape(g)}, expected {_shape(ref)}"
+    if _cut_short(g, ref):
+        return "shape", f"{got}: yours is its first entries and the others are 0, but a gradient has its value's shape"
+    if _broadcasts(g.shape, ref.shape) == tuple(ref.shape):                # judge it expanded to ref's shape
+        wide = _mistake(fn, m, step, case, o, g.expand_as(ref))
+        if not wide: return "shape", f"{got}; expanded to it, it is right: a gradient has its value's shape (.expand_as)"
+        if wide[0] not in ("values", "shape"): return wide[0], f"{wide[1].split(': ', 1)[1]}; and so its {got}"
+
 def _part_factor(m, case, o, g, ref):
     "(kind, text) if g is right in some entries and off by one constant factor in all the others (a scale left out of a part)."
     right = rel_error(g, ref, *_tol(ref)) <= RTOL
@@ -293,6 +323,7 @@ def _part_factor(m, case, o, g, ref):
                           f"{' and its sign' if c < 0 else ''} in the other {int((~right).sum())}"
                           + _factor_cause(m, case.values, g[~right], ref[~right]))
 
+# %% ../nbs/99_step_grader.ipynb #8569eab0
 def _mistake(fn, m, step, case, o, g):
     "(kind, text) naming what is wrong with g, your `o`, on this case; None if it is right."
     ref, (idx, fd) = case.grads[o], _central(m, case, o[1:])
@@ -300,14 +331,8 @@ def _mistake(fn, m, step, case, o, g):
     if g.shape == ref.shape and _same(g, ref) and _agrees(g, idx, fd): return None
     if g.dtype != ref.dtype and g.is_floating_point():     # name its values too, as if computed in float64
         found = _mistake(fn, m, step, case, o, g.to(ref.dtype))
-        return "dtype", (f"{o}: {g.dtype}, expected {ref.dtype} (torch.zeros(...) without dtype= makes float32); "
-                         + ("besides, " + found[1].split(": ", 1)[1] if found else "its values are right"))
-    found = _shape_mistake(g, ref) if g.shape != ref.shape else None
-    if not found and g.shape != ref.shape and _broadcasts(g.shape, ref.shape) == tuple(ref.shape):    # judge it expanded
-        wide = _mistake(fn, m, step, case, o, g.expand_as(ref))
-        if not wide: return "shape", (f"{o}: shape {_shape(g)}, expected {_shape(ref)}; expanded to that shape it is right: "
-                                      f"a gradient has its value's shape (.expand_as, or torch.ones_like(...) * yours)")
-        if wide[0] not in ("values", "shape"): return wide[0], f"{wide[1]}; and so its shape is {_shape(g)}, not {_shape(ref)}"
+        return "dtype", f"{o}: {g.dtype}, expected {ref.dtype}; " + ("besides, " + found[1].split(": ", 1)[1] if found else "its values are right")
+    found = _shape_mistake(g, ref) or _other_shape(fn, m, step, case, o, g, ref) if g.shape != ref.shape else None
     sizes = [(p, tuple(v.shape)) for p in _params(fn) if torch.is_tensor(v := case.values.get(p, case.grads.get(p)))]
     text = diagnose(g, ref, *_tol(ref), sizes) or "agrees with autograd, not with central differences: a fault of the grader"
     kind = next((k for p, k in _KINDS.items() if text.startswith(p)), "values")
@@ -317,7 +342,7 @@ def _mistake(fn, m, step, case, o, g):
     if found: return found[0], f"{o}: {found[1]}"
     return kind, f"{o}: {text}" + (_factor_cause(m, case.values, g, ref) if kind == "factor" else "")
 
-# %% ../nbs/99_step_grader.ipynb #69a52ecb
+# %% ../nbs/99_step_grader.ipynb #79b21ba9
 def _judge(fn, m, step, case):
     "Grade fn, step `step` of m, on one case: a Case; for a stub, the rest of 'not implemented yet...'."
     params = {p: case.values[p] if p in case.values else case.grads[p] for p in _params(fn)}
@@ -336,7 +361,7 @@ def _judge(fn, m, step, case):
         if found := _mistake(fn, m, step, case, o, g): judged.problems[o] = found
     return judged
 
-# %% ../nbs/99_step_grader.ipynb #3fbf7a14
+# %% ../nbs/99_step_grader.ipynb #d0115802
 def _step_report(step, cases):
     "The verdict, the report printed, and the kinds of mistake named, for a step graded on `cases`."
     bad = [c for c in cases if c.error or c.problems]
@@ -354,7 +379,7 @@ def _step_report(step, cases):
         if c: lines += [f"On case {cases.index(c) + 1} ({c.shapes}):"] + ["    " + t for t in details]
     return verdict, "\n".join([head] + lines), [k for k, _ in first.problems.values()] if first else []
 
-# %% ../nbs/99_step_grader.ipynb #af3391ff
+# %% ../nbs/99_step_grader.ipynb #9d13cd99
 def _grade(m, step, fn, seed):
     "Grade fn as `step` of m on every hidden case, printing nothing: a Grade."
     cases = []
@@ -365,7 +390,7 @@ def _grade(m, step, fn, seed):
     verdict, report, kinds = _step_report(step, cases)
     return Grade(step, verdict, cases, report, kinds)
 
-# %% ../nbs/99_step_grader.ipynb #8a32c6ca
+# %% ../nbs/99_step_grader.ipynb #596e3a18
 @_one_thread()
 def grade_step(model, fn, seed=0):
     "Run your step `fn` (named after the gradient it returns) on the hidden cases of `model`, fed the true upstream gradients; print what is right or wrong, return a `Grade`."
@@ -374,7 +399,7 @@ def grade_step(model, fn, seed=0):
     print(res.report)
     return res
 
-# %% ../nbs/99_step_grader.ipynb #f4a68a22
+# %% ../nbs/99_step_grader.ipynb #46fe7e19
 def _chain(m, fns, case):
     "Your steps in backward order, each fed your own results: ({gradient: yours}, {gradient: the steps it came through})."
     mine, came = {m.given: case.grads[m.given]}, {m.given: set()}
@@ -388,7 +413,7 @@ def _chain(m, fns, case):
                 mine[o], came[o] = g.to(case.grads[o].dtype), {step}.union(*(came[p] for p in ups))
     return mine, came
 
-# %% ../nbs/99_step_grader.ipynb #89bc4e9a
+# %% ../nbs/99_step_grader.ipynb #c508a8a1
 def _chained(m, fns, grades, seed, step, o):
     "The chained column of gradient o, and the step to blame for it (None if o is right or its own step is wrong)."
     diffs, via = [], set()
@@ -407,7 +432,7 @@ def _chained(m, fns, grades, seed, step, o):
     blame = blame if grades[step].ok else None                  # a wrong step is wrong on its own account
     return f"max diff {worst:.1e}" + (f", because of {blame}" if blame else ""), blame
 
-# %% ../nbs/99_step_grader.ipynb #32d0f3bd
+# %% ../nbs/99_step_grader.ipynb #74030ccc
 @dataclass
 class StepRow:
     "One gradient of the table: its step, its verdict on its own and kind of mistake, its chained result, the step it is wrong because of."
@@ -422,7 +447,7 @@ class StepTable:
     def __repr__(self): return f"<steps {self.model!r}: {sum(r.alone == 'right' for r in self.rows)} of {len(self.rows)} right>"
     def _ipython_display_(self): pass    # in a notebook, grade_steps has printed the table: show nothing more
 
-# %% ../nbs/99_step_grader.ipynb #ec16d20c
+# %% ../nbs/99_step_grader.ipynb #acd9fe71
 def _alone(res):
     "The on-its-own column of a Grade, or of the reason a step was not graded."
     if isinstance(res, str): return "refused", ""
@@ -442,7 +467,7 @@ def _table(model, m, grades, cols):
     lines += [f"{s} refused: {grades[s]}" for s in m.outputs if isinstance(grades[s], str)]
     return rows, "\n".join(lines)
 
-# %% ../nbs/99_step_grader.ipynb #406c185e
+# %% ../nbs/99_step_grader.ipynb #3489ed48
 @_one_thread()
 def grade_steps(model, namespace, seed=0):
     "Grade every step of `model` found in `namespace` (your functions by name, e.g. globals()), on its own and chained; print one table, return a StepTable."
@@ -459,7 +484,7 @@ def grade_steps(model, namespace, seed=0):
     print(report)
     return StepTable(model, rows, grades, report)
 
-# %% ../nbs/99_step_grader.ipynb #ab2e3536
+# %% ../nbs/99_step_grader.ipynb #597d51ea
 def backward_by_steps(model, namespace, values, upstream=None):
     "Your whole backward: every step of `model` from `namespace`, in order, fed your own results, on the forward's `values`; every gradient by name."
     check_backward_by_steps(model, namespace, values, upstream, MODELS)   # steps of known names, every value: appendix 90
@@ -472,7 +497,7 @@ def backward_by_steps(model, namespace, values, upstream=None):
         grads.update(zip(outs, got if len(outs) > 1 else (got,)))
     return grads
 
-# %% ../nbs/99_step_grader.ipynb #2d5e0a44
+# %% ../nbs/99_step_grader.ipynb #9e65d29d
 MODELS["residual"] = StepModel("""
 h = inp @ w + b
 out = inp + h
@@ -480,7 +505,7 @@ out = inp + h
     lambda gen, N, D: dict(inp=_randn(gen, N, D), w=_randn(gen, D, D), b=_randn(gen, D)),
     [dict(N=1, D=3), dict(N=4, D=1), dict(N=3, D=5), dict(N=4, D=4)])
 
-# %% ../nbs/99_step_grader.ipynb #1783f13a
+# %% ../nbs/99_step_grader.ipynb #935d4b8b
 from .charmlp import BACKWARD_ORDER, EPS, charmlp_forward
 from .data import VOCAB
 
@@ -495,7 +520,7 @@ def _lines_of(fn, returns=()):
             lines += [f"{name} = {text(v)}" for name, v in zip(returns, values) if text(v) != name]
     return "\n".join(lines)
 
-# %% ../nbs/99_step_grader.ipynb #3a7d9797
+# %% ../nbs/99_step_grader.ipynb #6c8659a0
 def _charmlp_case(gen, N, d, H, block_size=3):
     "Chapter 14's model on a random batch: token ids, weights at unit scale (the last layer's at 0.3), nonzero biases."
     V = len(VOCAB)

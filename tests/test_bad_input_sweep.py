@@ -56,13 +56,18 @@ import torch.distributed as dist
 from backprop.autograd import hvp
 from backprop.forward_mode import lin_jvp, mlp_jvp, mse_jvp, relu_jvp
 from backprop.memory import DynamicScaler, LiveBytes, activation_bytes, checkpointed_backward, deep_forward, mlp_grads_rounded, round_to, saved_by, segment_bounds, tracking
+from backprop.gpt import (attention_backward, attention_forward, block_backward, block_forward, block_shapes,
+                          crossentropy_backward, encoder_backward, encoder_forward, gelu_backward, gelu_forward,
+                          layernorm_backward, layernorm_forward, linear_backward, linear_forward)
+from backprop.gpt_model import (adam_step, autograd_train_step, decode, evaluate, get_batch, gpt_backward, gpt_forward,
+                                init_gpt, names_streams, sample_names, train_step)
 from backprop.steps import StepModel, backward_by_steps, forward_values, grade_step, grade_steps
 
 # backprop.parallel's calls that need two workers that disagree are in tests/test_parallel.py, and what a learner's
 # function does wrong is graded in tests/test_exercises.py; backprop.guards is reached through the rest.
 MODULES = ["backprop.data", "backprop.matmul", "backprop.forward", "backprop.grads", "backprop.check", "backprop.layers",
            "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast", "backprop.parallel", "backprop.exercises",
-           "backprop.charmlp", "backprop.forward_mode", "backprop.memory", "backprop.steps"]
+           "backprop.charmlp", "backprop.gpt", "backprop.gpt_model", "backprop.forward_mode", "backprop.memory", "backprop.steps"]
 KINDS = ("shape", "dtype", "order", "value")
 PACKAGE_DIR = Path(backprop.__file__).resolve().parent
 
@@ -235,6 +240,32 @@ def three_layers(n_in=3, h1=4, h2=2):
 
 
 FLOAT = "expected a floating-point tensor"
+
+
+def IDS(*shape, high=27): return torch.randint(0, high, shape, generator=torch.Generator().manual_seed(0))
+def gpt1(**kw): return init_gpt(n_layer=1, generator=torch.Generator().manual_seed(0), **kw)
+def block8(**changes): return {name: T(*shape) for name, shape in block_shapes(8).items()} | changes
+
+
+def saved_of(targets=True, C=8, T_=3):
+    "What block_forward saves for a (2, T_, C) input."
+    return block_forward(T(2, T_, C), {name: T(*shape) for name, shape in block_shapes(C).items()}, 2)[1]
+
+
+def gpt_saved(params, targets=True):
+    "What gpt_forward saves for a batch of 2 sequences of 3 tokens, with or without targets."
+    return gpt_forward(IDS(2, 3), IDS(2, 3) if targets else None, params, 4)[1]
+
+
+def backward_twice_gpt():
+    "gpt_backward called a second time on a saved that the first call freed."
+    params = gpt1()
+    saved = gpt_saved(params)
+    gpt_backward(saved, params, 4)
+    return gpt_backward(saved, params, 4)
+
+
+def grad_params(params): return {k: v.requires_grad_() for k, v in params.items()}
 
 
 def _matmul_bad_calls(f):
@@ -823,6 +854,135 @@ SWEEP = {
         bad("shape", lambda: charmlp_logits(XB(1), mu=T(4), var=T(1, 4), **CP()), ValueError, r"mu must have shape \(1, H\), 2 dimension\(s\), got \(4,\)"),
         bad("value", lambda: charmlp_logits(XB(1).index_fill(1, torch.tensor([0]), 27), mu=T(1, 4), var=T(1, 4), **CP()), ValueError, r"xb holds token ids from \d+ to 27"),
         bad("shape", lambda: charmlp_logits(XB(2, 2), mu=T(1, 4), var=T(1, 4), **CP()), ValueError, "the block size does not match w1"),
+    ],
+    # backprop.gpt (chapter 15)
+    "backprop.gpt.encoder_forward": [
+        bad("value", lambda: encoder_forward(L(1, 27).view(1, 2), T(27, 8), T(16, 8)), ValueError, r"idx holds ids from 1 to 27; the vocabulary has 27 tokens"),
+        bad("shape", lambda: encoder_forward(IDS(1, 17), T(27, 8), T(16, 8)), ValueError, r"T = 17 positions, more than block_size = 16"),
+        bad("dtype", lambda: encoder_forward(T(2, 3), T(27, 8), T(16, 8)), TypeError, r"idx must be an int64 tensor of token ids"),
+        bad("shape", lambda: encoder_forward(IDS(2, 3), T(27, 8), T(16, 4)), ValueError, r"wpe must have shape \(16, 8\), got \(16, 4\)"),
+        bad("order", lambda: encoder_forward(T(27, 8), IDS(2, 3), T(16, 8)), TypeError, r"encoder_forward: wte has dtype torch\.int64"),
+    ],
+    "backprop.gpt.encoder_backward": [
+        bad("shape", lambda: encoder_backward(T(6, 8), IDS(2, 3), 27, 16), ValueError, r"dout must have 3 dimension"),
+        bad("shape", lambda: encoder_backward(T(2, 3, 8), IDS(2, 4), 27, 16), ValueError, r"idx must have shape \(2, 3\), got \(2, 4\)"),
+        bad("value", lambda: encoder_backward(T(2, 3, 8), IDS(2, 3), 0, 16), ValueError, r"vocab_size must be a positive int, got 0"),
+        bad("order", lambda: encoder_backward(IDS(2, 3), T(2, 3, 8), 27, 16), TypeError, r"dout has dtype torch\.int64"),
+    ],
+    "backprop.gpt.layernorm_forward": [
+        bad("shape", lambda: layernorm_forward(T(2, 3, 8), T(4), T(8)), ValueError, r"w must have shape \(8,\), got \(4,\)"),
+        bad("dtype", lambda: layernorm_forward(T(2, 3, 8), F64(8), T(8)), TypeError, r"w has dtype torch\.float64 but the other tensors have torch\.float32"),
+        bad("shape", lambda: layernorm_forward(T(6, 8), T(8), T(8)), ValueError, r"inp must have 3 dimension"),
+    ],
+    "backprop.gpt.layernorm_backward": [
+        bad("shape", lambda: layernorm_backward(T(2, 3, 8), T(2, 3, 8), T(8), T(2, 3), T(2, 3, 1)), ValueError, r"mean must have shape \(2, 3, 1\), got \(2, 3\)"),
+        bad("shape", lambda: layernorm_backward(T(2, 3, 4), T(2, 3, 8), T(8), T(2, 3, 1), T(2, 3, 1)), ValueError, r"dout must have shape \(2, 3, 8\)"),
+        bad("order", lambda: layernorm_backward(T(2, 3, 8), T(2, 3, 8), T(2, 3, 1), T(8), T(2, 3, 1)), ValueError, r"w must have shape \(8,\), got \(2, 3, 1\)"),
+    ],
+    "backprop.gpt.linear_forward": [
+        bad("shape", lambda: linear_forward(T(2, 3, 4), T(6, 4), T(6)), ValueError, r"w must be \(C_in, C_out\) with C_in = 4.*got shape \(6, 4\)"),
+        bad("shape", lambda: linear_forward(T(2, 3, 4), T(4, 6), T(4)), ValueError, r"b must have shape \(6,\), got \(4,\)"),
+        bad("dtype", lambda: linear_forward(T(2, 3, 4), F64(4, 6), T(6)), TypeError, r"w has dtype torch\.float64"),
+    ],
+    "backprop.gpt.linear_backward": [
+        bad("shape", lambda: linear_backward(T(2, 3, 4), T(2, 3, 4), T(4, 6)), ValueError, r"dout must have shape \(2, 3, 6\), got \(2, 3, 4\)"),
+        bad("order", lambda: linear_backward(T(2, 3, 6), T(4, 6), T(2, 3, 4)), ValueError, r"inp must have 3 dimension"),
+    ],
+    "backprop.gpt.attention_forward": [
+        bad("value", lambda: attention_forward(T(2, 3, 24), 3), ValueError, r"n_embd C = 8 is not divisible by n_head = 3"),
+        bad("shape", lambda: attention_forward(T(2, 3, 10), 1), ValueError, r"its last dimension must be 3C, got shape \(2, 3, 10\)"),
+        bad("value", lambda: attention_forward(T(2, 3, 24), 0), ValueError, r"n_head must be a positive int, got 0"),
+        bad("order", lambda: attention_forward(2, T(2, 3, 24)), TypeError, r"qkv must be a torch\.Tensor, got int"),
+    ],
+    "backprop.gpt.attention_backward": [
+        bad("shape", lambda: attention_backward(T(2, 3, 24), T(2, 3, 24), 2), ValueError, r"dout must have shape \(2, 3, 8\), got \(2, 3, 24\)"),
+        bad("dtype", lambda: attention_backward(F64(2, 3, 8), T(2, 3, 24), 2), TypeError, r"dout has dtype torch\.float64"),
+    ],
+    "backprop.gpt.gelu_forward": [
+        bad("dtype", lambda: gelu_forward(I(2, 3)), TypeError, FLOAT),
+        bad("value", lambda: gelu_forward([1.0, 2.0]), TypeError, r"inp must be a torch\.Tensor, got list"),
+    ],
+    "backprop.gpt.gelu_backward": [
+        bad("shape", lambda: gelu_backward(T(2, 3), T(2, 4)), ValueError, r"dout must have shape \(2, 4\), got \(2, 3\)"),
+        bad("dtype", lambda: gelu_backward(I(2, 4), T(2, 4)), TypeError, r"must be a torch\.Tensor of shape|dout has dtype torch\.int64"),
+    ],
+    "backprop.gpt.crossentropy_backward": [
+        bad("value", lambda: crossentropy_backward(T(2, 3, 27), IDS(2, 3, high=28).fill_(27)), ValueError, r"targets holds ids from 27 to 27; the vocabulary has 27"),
+        bad("shape", lambda: crossentropy_backward(T(2, 3, 27), IDS(2, 4)), ValueError, r"targets must have shape \(2, 3\), got \(2, 4\)"),
+        bad("shape", lambda: crossentropy_backward(T(6, 27), IDS(2, 3)), ValueError, r"logits must have 3 dimension"),
+        bad("order", lambda: crossentropy_backward(IDS(2, 3), T(2, 3, 27)), TypeError, r"logits has dtype torch\.int64"),
+    ],
+    "backprop.gpt.block_shapes": [
+        bad("value", lambda: block_shapes(0), ValueError, r"block_shapes: C must be a positive int, got 0"),
+        bad("dtype", lambda: block_shapes(2.5), ValueError, r"block_shapes: C must be a positive int, got 2\.5"),
+    ],
+    "backprop.gpt.block_forward": [
+        bad("value", lambda: block_forward(T(2, 3, 8), {k: v for k, v in block8().items() if k != "fc_b"}, 2), ValueError, r"p has the wrong keys: missing 'fc_b'"),
+        bad("shape", lambda: block_forward(T(2, 3, 8), block8(attn_w=T(8, 8)), 2), ValueError, r"p\['attn_w'\] must have shape \(8, 24\), got \(8, 8\)"),
+        bad("value", lambda: block_forward(T(2, 3, 8), block8(), 3), ValueError, r"n_embd C = 8 is not divisible by n_head = 3"),
+        bad("dtype", lambda: block_forward(F64(2, 3, 8), block8(), 2), TypeError, r"p\['ln1_w'\] has dtype torch\.float32 but the other tensors have torch\.float64"),
+    ],
+    "backprop.gpt.block_backward": [
+        bad("shape", lambda: block_backward(T(2, 3, 8), saved_of(C=8, T_=4), block8(), 2), ValueError, r"saved\['x'\] must have shape \(2, 3, 8\), got \(2, 4, 8\)"),
+        bad("value", lambda: block_backward(T(2, 3, 8), {"x": T(2, 3, 8)}, block8(), 2), ValueError, r"saved has the wrong keys: missing 'ln1_mean', 'ln1_rstd', 'ln1' and 7 more"),
+        bad("order", lambda: block_backward(saved_of(), T(2, 3, 8), block8(), 2), TypeError, r"dout must be a torch\.Tensor, got dict"),
+    ],
+    # backprop.gpt_model (chapter 16)
+    "backprop.gpt_model.decode": [
+        bad("value", lambda: decode([1, 27]), ValueError, r"decode: ids must be a sequence of ints from 0 to 26"),
+        bad("dtype", lambda: decode(["a", "b"]), ValueError, r"decode: ids must be a sequence of ints from 0 to 26"),
+    ],
+    "backprop.gpt_model.names_streams": [
+        bad("value", lambda: names_streams(1.0), ValueError, r"valid_fraction must be a number in \(0\.0, 1\.0\), got 1\.0"),
+        bad("value", lambda: names_streams(0.1, -1), ValueError, r"seed must be an int >= 0, got -1"),
+        bad("order", lambda: names_streams(0, 0.1), ValueError, r"valid_fraction must be a number in \(0\.0, 1\.0\), got 0"),
+    ],
+    "backprop.gpt_model.get_batch": [
+        bad("shape", lambda: get_batch(IDS(1, 10).view(-1), 4, 16), ValueError, r"the stream has 10 tokens; a window of block_size = 16"),
+        bad("dtype", lambda: get_batch(T(100), 4, 16), TypeError, r"stream must be a 1-D int64 tensor of token ids"),
+        bad("value", lambda: get_batch(IDS(1, 100).view(-1), 0, 16), ValueError, r"batch_size must be a positive int, got 0"),
+        bad("order", lambda: get_batch(4, IDS(1, 100).view(-1), 16), ValueError, r"batch_size must be a positive int, got tensor"),
+    ],
+    "backprop.gpt_model.init_gpt": [
+        bad("value", lambda: init_gpt(n_embd=30, n_head=4), ValueError, r"n_embd C = 30 is not divisible by n_head = 4"),
+        bad("dtype", lambda: init_gpt(dtype=torch.int64), TypeError, r"dtype must be a floating-point torch dtype"),
+        bad("value", lambda: init_gpt(n_layer=0), ValueError, r"n_layer must be a positive int, got 0"),
+    ],
+    "backprop.gpt_model.gpt_forward": [
+        bad("shape", lambda: gpt_forward(IDS(1, 17), None, gpt1(), 4), ValueError, r"gpt_forward: the sequences have T = 17 positions, more than block_size = 16"),
+        bad("shape", lambda: gpt_forward(IDS(2, 3), IDS(2, 4), gpt1(), 4), ValueError, r"targets must have shape \(2, 3\), got \(2, 4\)"),
+        bad("value", lambda: gpt_forward(IDS(2, 3), None, {k: v for k, v in gpt1().items() if k != "head_b"}, 4), ValueError, r"params has no 'head_b'"),
+        bad("value", lambda: gpt_forward(IDS(2, 3), None, gpt1(), 5), ValueError, r"n_embd C = 32 is not divisible by n_head = 5"),
+        bad("order", lambda: gpt_forward(gpt1(), IDS(2, 3), IDS(2, 3), 4), TypeError, r"params must be the dict of tensors that init_gpt returns, got Tensor"),
+    ],
+    "backprop.gpt_model.gpt_backward": [
+        bad("value", lambda: gpt_backward(gpt_saved(gpt1(), targets=False), gpt1(), 4), ValueError, r"saved comes from a forward without targets"),
+        bad("value", backward_twice_gpt, ValueError, r"saved holds 0 blocks but params has 1 layers: a saved serves one backward"),
+        bad("shape", lambda: gpt_backward(gpt_saved(gpt1()), gpt1(n_embd=16), 4), ValueError, r"saved\['x'\] must have 16 channels in its last dimension"),
+    ],
+    "backprop.gpt_model.adam_step": [
+        bad("shape", lambda: adam_step(gpt1(), gpt1(n_embd=16), {}, 1e-3), ValueError, r"grads\['wte'\] must have shape \(27, 32\), got \(27, 16\)"),
+        bad("value", lambda: adam_step(gpt1(), gpt1(), {}, -1e-3), ValueError, r"lr must be a number in \(0\.0, inf\), got -0\.001"),
+        bad("value", lambda: adam_step(gpt1(), gpt1(), {}, 1e-3, betas=(0.9,)), ValueError, r"betas must be two numbers"),
+        bad("order", lambda: adam_step(gpt1(), gpt1(), 1e-3, {}), TypeError, r"params, grads and state must be dicts"),
+    ],
+    "backprop.gpt_model.train_step": [
+        bad("value", lambda: train_step(grad_params(gpt1()), {}, IDS(2, 3), IDS(2, 3), 4, 1e-3), ValueError, r"the parameters require a gradient: use autograd_train_step"),
+        bad("value", lambda: train_step(gpt1(), {}, IDS(2, 3), None, 4, 1e-3), ValueError, r"targets is None; a training step needs the next tokens"),
+        bad("value", lambda: train_step(gpt1(), {}, IDS(2, 3), IDS(2, 3), 4, 0), ValueError, r"lr must be a number in \(0\.0, inf\), got 0"),
+    ],
+    "backprop.gpt_model.autograd_train_step": [
+        bad("value", lambda: autograd_train_step(gpt1(), {}, IDS(2, 3), IDS(2, 3), 4, 1e-3), ValueError, r"every parameter must require a gradient"),
+        bad("order", lambda: autograd_train_step(grad_params(gpt1()), 1e-3, IDS(2, 3), IDS(2, 3), 4, {}), TypeError, r"state must be a dict"),
+    ],
+    "backprop.gpt_model.evaluate": [
+        bad("shape", lambda: evaluate(gpt1(), IDS(1, 10).view(-1), 4, 16), ValueError, r"the stream has 10 tokens; a window of block_size = 16"),
+        bad("value", lambda: evaluate(gpt1(), IDS(1, 100).view(-1), 4, 20), ValueError, r"the sequences have T = 20 positions, more than block_size = 16"),
+    ],
+    "backprop.gpt_model.sample_names": [
+        bad("value", lambda: sample_names(gpt1(), 4, n=0), ValueError, r"n must be a positive int, got 0"),
+        bad("dtype", lambda: sample_names(gpt1(), 4, generator=0), TypeError, r"generator must be a torch\.Generator or None, got int"),
+        bad("order", lambda: sample_names(4, gpt1()), TypeError, r"params must be the dict of tensors that init_gpt returns, got int"),
     ],
     # backprop.steps (appendix 99): a learner's steps, bound by their parameters' names
     "backprop.steps.grade_step": [

@@ -26,9 +26,9 @@ __all__ = ['MNIST_SAMPLE_SHA256', 'BLOCK_SAVED', 'GPT_SAVED', 'check_load_mnist_
            'check_block_forward', 'check_block_backward', 'check_decode', 'check_names_streams', 'check_get_batch',
            'check_init_gpt', 'check_gpt_forward', 'check_gpt_backward', 'check_adam_step', 'check_train_step',
            'check_evaluate', 'check_sample_names', 'check_step_model', 'check_grade_step', 'check_grade_steps',
-           'check_forward_values', 'check_backward_by_steps', 'check_step_result', 'check_lin_jvp', 'check_relu_jvp',
-           'check_mse_jvp', 'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp', 'check_saved_by',
-           'check_checkpointed', 'check_rounded', 'check_mlp_grads_rounded', 'check_dynamic_scaler']
+           'check_forward_values', 'check_backward_by_steps', 'check_step_result', 'check_your_blocks', 'check_lin_jvp',
+           'check_relu_jvp', 'check_mse_jvp', 'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp',
+           'check_saved_by', 'check_checkpointed', 'check_rounded', 'check_mlp_grads_rounded', 'check_dynamic_scaler']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers, os
@@ -1585,15 +1585,17 @@ def _step_refusal(fn, m, f, name=None):
         return ValueError(f"{fn}: {name}({', '.join(q.name for q in params)}): {why}")
 
 # %% ../nbs/90_guards.ipynb #973439bb
-def check_grade_step(model, fn, models):
-    "Raise a clear error unless `model` names one of `models` and `fn` is one of its steps, whose parameters are names it may use."
+def check_grade_step(model, fn, seed, models):
+    "Raise a clear error unless `model` names one of `models`, `fn` is one of its steps whose parameters are names it may use, and `seed` a seed."
     if problem := _step_refusal("grade_step", _step_model("grade_step", model, models), fn): raise problem
+    _check_seed("grade_step", "seed", seed)
 
-def check_grade_steps(model, namespace, models):
-    "Raise a clear error unless `model` names one of `models` and `namespace` is a dict of your functions by name."
-    _step_model("grade_steps", model, models)
+def check_grade_steps(model, namespace, seed, models, fn="grade_steps"):
+    "Raise a clear error unless `model` names one of `models`, `namespace` is a dict of your functions by name, and `seed` a seed."
+    _step_model(fn, model, models)
     if not isinstance(namespace, Mapping):
-        raise TypeError(f"grade_steps: namespace must be a dict of your step functions by name, such as globals(); got {type(namespace).__name__}")
+        raise TypeError(f"{fn}: namespace must be a dict of your step functions by name, such as globals(); got {type(namespace).__name__}")
+    _check_seed(fn, "seed", seed)
 
 def _check_values(fn, m, values, what):
     "Raise a clear error unless `values` is a dict holding each of `what` (names of StepModel m)."
@@ -1612,7 +1614,7 @@ def check_forward_values(model, inputs, models):
 def check_backward_by_steps(model, namespace, values, upstream, models):
     "Raise a clear error unless every step of the model is a function in `namespace`, `values` holds every value of its forward, and `upstream` is its last value's gradient."
     m = _step_model("backward_by_steps", model, models)
-    check_grade_steps(model, namespace, models)
+    check_grade_steps(model, namespace, 0, models, "backward_by_steps")
     if isinstance(values, Mapping) and any(s in values for s in m.outputs) and not any(s in namespace for s in m.outputs):
         raise TypeError("backward_by_steps: namespace (your steps, e.g. globals()) and values (the forward's, from forward_values) look swapped")
     for step in m.outputs:
@@ -1636,6 +1638,20 @@ def check_step_result(step, outs, got, values):
             raise ValueError(f"backward_by_steps: {step} returned {o} as " + (f"{g.dtype} of shape {_shape(g)}" if isinstance(g, torch.Tensor)
                              else type(g).__name__) + f"; expected a float tensor of shape {_shape(v)}, the shape of {o[1:]}. "
                              f"grade_step says what is wrong with it")
+
+def check_your_blocks(namespace, blocks, module):
+    "Raise a clear error unless `namespace` holds each of `blocks` as a function whose parameters are `module`'s function's, in order."
+    if not isinstance(namespace, Mapping):
+        raise TypeError(f"your_blocks: namespace must be a dict of your functions by name, such as globals(); got {type(namespace).__name__}")
+    for step in blocks:
+        f, theirs = namespace.get(step), [p.name for p in _parameters(getattr(module, step))]
+        if not callable(f) or isinstance(f, type):
+            raise ValueError(f"your_blocks: {step} is " + ("not written yet" if f is None else f"a {type(f).__name__}, not a function")
+                             + "; grade_blocks shows which blocks are right")
+        mine = [p.name for p in _parameters(f)]
+        if mine != theirs:
+            raise TypeError(f"your_blocks: your {step}({', '.join(mine)}) must take chapter 15's parameters, in its order: "
+                            f"{step}({', '.join(theirs)}); chapter 16's gpt_backward passes them by position")
 
 # %% ../nbs/90_guards.ipynb #26ef0bfd
 def _check_tangent(fn, name, primal, tangent):

@@ -5,18 +5,21 @@ parameters the names it reads (appendix 99's convention). Chapter 3's MLP is cha
 line for line. Chapter 14's model is chapter 14's backward, exactly its lines: the chapter computes its steps in
 four block functions, one gradient a line (`dprobs = dlogp / probs`), and `from_block` makes each line a step of
 its own (`def dprobs(dlogp, probs): return dlogp / probs`), with the lines before it that it needs (`N = len(dbn)`).
-Kept out of the course's notebooks on purpose: the tests grade each (tests/test_steps.py) and put its source
+Chapter 15's blocks are chapter 15's own backward functions, in llm.c's style (their docstring and guard left out),
+and a residual add's, which chapter 15 writes inline. Kept out of the course's notebooks on purpose: the tests grade each (tests/test_steps.py) and put its source
 (SOURCES) into its exercise notebook's stub cell, so each uses nothing but torch, torch.nn.functional as F, and its
 parameters.
 """
 import ast
 import inspect
+import math
 import textwrap
 
 import torch
 import torch.nn.functional as F
 
-from backprop import charmlp
+from backprop import charmlp, gpt
+from backprop.steps import GPT_BLOCKS
 
 SOLUTIONS = {}      # model -> {step: function}, in the model's backward order
 SOURCES = {}        # model -> {step: its source, as a learner would type it}
@@ -33,7 +36,7 @@ def solution(model):
 
 def _add(model, name, source):
     "Register the step `name` of `model` written in `source` (def name(...): ...)."
-    ns = {"torch": torch, "F": F}
+    ns = {"torch": torch, "F": F, "math": math, "_split_qkv": gpt._split_qkv, "_causal_softmax": gpt._causal_softmax}
     exec(compile(source, f"<{model} {name}>", "exec"), ns)
     SOLUTIONS.setdefault(model, {})[name] = ns[name]
     SOURCES.setdefault(model, {})[name] = source
@@ -116,3 +119,17 @@ for block in charmlp.BACKWARD:
 _add("charmlp", "dlogits_fused", "def dlogits_fused(logits, yb):\n"
      "    return (torch.softmax(logits, 1) - F.one_hot(yb, 27).double()) / len(yb)\n")     # the chapter's line
 from_block("charmlp", charmlp.batchnorm_backward_fused, (), rename="dlin1_fused")
+
+
+# Chapter 15's blocks: its own backward functions, and the residual add's.
+def from_function(model, fn):
+    "Register chapter 15's block function fn as a learner writes it: its docstring and its guard's line left out."
+    src = textwrap.dedent(inspect.getsource(fn))
+    drop = {s.lineno for s in ast.parse(src).body[0].body if isinstance(s, ast.Expr)}
+    _add(model, fn.__name__, "".join(line for i, line in enumerate(src.splitlines(keepends=True), 1) if i not in drop))
+
+
+for step, model in GPT_BLOCKS.items():
+    if hasattr(gpt, step):
+        from_function(model, getattr(gpt, step))
+_add("gpt_residual", "residual_backward", "def residual_backward(dout):\n    return dout, dout  # the add passes dout to both\n")

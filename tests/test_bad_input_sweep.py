@@ -30,6 +30,7 @@ import pytest
 import torch
 
 import backprop
+import backprop.gpt as gpt_blocks
 from backprop.check import GradReport, GradRow, GradTable, check_grads, compare_grads, diagnose, rel_error
 from backprop.data import (MNIST_SAMPLE, build_dataset, download_mnist, load_mnist, load_mnist_sample, load_names, normalise,
                            split_names, train_valid_split)
@@ -61,7 +62,7 @@ from backprop.gpt import (attention_backward, attention_forward, block_backward,
                           layernorm_backward, layernorm_forward, linear_backward, linear_forward)
 from backprop.gpt_model import (adam_step, autograd_train_step, decode, evaluate, get_batch, gpt_backward, gpt_forward,
                                 init_gpt, names_streams, sample_names, train_step)
-from backprop.steps import StepModel, backward_by_steps, forward_values, grade_step, grade_steps
+from backprop.steps import StepModel, backward_by_steps, forward_values, grade_blocks, grade_step, grade_steps, your_blocks
 
 # backprop.parallel's calls that need two workers that disagree are in tests/test_parallel.py, and what a learner's
 # function does wrong is graded in tests/test_exercises.py; backprop.guards is reached through the rest.
@@ -139,6 +140,14 @@ def tiny_fit(params=None, data=None, **kw):
 def dl2(dout, w2): return dout @ w2.T                   # a right step of appendix 99's "mlp"
 def dl1_too_soon(dl2, dw1): return dl2                   # dw1 comes after dl1
 dl1_too_soon.__name__ = "dl1"
+
+
+def entered(context):
+    "Enter and leave a context manager (its checks run on entering)."
+    with context: pass
+
+
+def layernorm_backward_x(dout, x, w, mean, rstd): return dout, w, w      # chapter 15's parameters, one renamed
 
 
 def mlp_values():
@@ -991,9 +1000,24 @@ SWEEP = {
         bad("dtype", lambda: grade_step("mlp", dl2(T(2, 1), T(3, 1))), TypeError, r"grade_step: a step is a function, .* got Tensor: pass the function itself"),
         bad("value", lambda: grade_step("mlp", dl1_too_soon), ValueError, r"grade_step: dl1\(dl2, dw1\): dw1 is not available yet: step dw1 computes it, after dl1"),
         bad("shape", lambda: grade_step("mlp", lambda dout, w2: dout), ValueError, r"grade_step: <lambda> is not a step of this model"),
+        bad("dtype", lambda: grade_step("mlp", dl2, seed="0"), TypeError, r"grade_step: seed must be an int, got '0' \(str\)"),
+    ],
+    "backprop.steps.grade_blocks": [
+        bad("dtype", lambda: grade_blocks([dl2]), TypeError, r"grade_blocks: namespace must be a dict of your step functions by name, such as globals\(\); got list"),
+        bad("value", lambda: grade_blocks({}, seed=-1), ValueError, r"grade_blocks: seed must be an int from 0 to 4,294,967,295, got -1"),
+        bad("order", lambda: grade_blocks(0, {}), TypeError, r"grade_blocks: namespace must be a dict of your step functions by name, such as globals\(\); got int"),
+        bad("shape", lambda: grade_blocks({}, seed=1.5), TypeError, r"grade_blocks: seed must be an int, got 1.5 \(float\)"),
+    ],
+    "backprop.steps.your_blocks": [
+        bad("dtype", lambda: entered(your_blocks([dl2])), TypeError, r"your_blocks: namespace must be a dict of your functions by name, such as globals\(\); got list"),
+        bad("value", lambda: entered(your_blocks({})), ValueError, r"your_blocks: crossentropy_backward is not written yet; grade_blocks shows which blocks are right"),
+        bad("order", lambda: entered(your_blocks({**vars(gpt_blocks), "layernorm_backward": layernorm_backward_x})), TypeError,
+            r"your_blocks: your layernorm_backward\(dout, x, w, mean, rstd\) must take chapter 15's parameters, in its order: layernorm_backward\(dout, inp, w, mean, rstd\)"),
+        bad("shape", lambda: entered(your_blocks({**vars(gpt_blocks), "linear_backward": T(2)})), ValueError, r"your_blocks: linear_backward is a Tensor, not a function"),
     ],
     "backprop.steps.grade_steps": [
         bad("value", lambda: grade_steps("nope", {}), ValueError, r"grade_steps: there is no model 'nope'"),
+        bad("value", lambda: grade_steps("mlp", {}, seed=2**40), ValueError, r"grade_steps: seed must be an int from 0 to 4,294,967,295"),
         bad("order", lambda: grade_steps({}, "mlp"), TypeError, r"grade_steps: the first argument is the model's name"),
         bad("dtype", lambda: grade_steps("mlp", [dl2]), TypeError, r"grade_steps: namespace must be a dict of your step functions by name, such as globals\(\); got list"),
     ],

@@ -13,9 +13,8 @@
 - What a learner runs into: stubs, errors with their line, wrong return types, bad calls (guards).
 """
 import contextlib
-import inspect
 import io
-import textwrap
+import math
 import time
 
 import pytest
@@ -24,10 +23,12 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import backprop.steps as S
+from backprop import gpt
 from backprop.steps import MODELS, StepModel, backward_by_steps, forward_values, grade_step, grade_steps
 from step_solutions import SOLUTIONS, SOURCES
 
-EXERCISE_MODELS = ["charmlp"]          # the models of the exercise notebooks (the GPT's joins when it lands)
+EXERCISE_MODELS = ["charmlp", "gpt_encoder", "gpt_layernorm", "gpt_linear", "gpt_attention", "gpt_gelu", "gpt_residual",
+                   "gpt_crossentropy"]  # the models of the exercise notebooks
 
 # (model, step, the kind of diagnosis it should get, what the mistake is, [(old, new), ...] edits of the step's source)
 MUTANTS = [
@@ -156,6 +157,32 @@ MUTANTS = [
     ("charmlp", "dlin1_fused", "term", "the variance's term left out", [(" - xhat * (xhat * dbn).sum(0)", "")]),
     ("charmlp", "dlin1_fused", "term", "the mean's term left out", [(" - dbn.sum(0)", "")]),
     ("charmlp", "dlin1_fused", "factor", "the 1/N left out", [("rstd / N *", "rstd *")]),
+    # chapter 15's blocks
+    ("gpt_encoder", "encoder_backward", "repeats", "an assignment: a token used twice keeps one row", [
+        ("dwte = dout.new_zeros(vocab_size, C).index_add_(0, idx.reshape(-1), dout.reshape(-1, C))",
+         "dwte = dout.new_zeros(vocab_size, C)\n    dwte[idx.reshape(-1)] = dout.reshape(-1, C)")]),
+    ("gpt_encoder", "encoder_backward", "factor", "the positions' gradient averaged over the batch", [("dwpe[:T] = dout.sum(0)", "dwpe[:T] = dout.mean(0)")]),
+    ("gpt_encoder", "encoder_backward", "shape", "dwpe only as long as the sequence", [("dwpe = dout.new_zeros(block_size, C)\n    dwpe[:T] = dout.sum(0)", "dwpe = dout.sum(0)")]),
+    ("gpt_layernorm", "layernorm_backward", "term", "the mean's term forgotten", [(".sub_(mean_g)", "")]),
+    ("gpt_layernorm", "layernorm_backward", "term", "the variance's term forgotten", [(".sub_(xhat.mul_(mean_gx))", "")]),
+    ("gpt_layernorm", "layernorm_backward", "axis", "db summed over the batch only", [("dout.sum((0, 1))", "dout.sum(0)")]),
+    ("gpt_layernorm", "layernorm_backward", "left out", "w forgotten in the gradient of xhat", [("g = dout * w", "g = dout.clone()")]),
+    ("gpt_linear", "linear_backward", "transposed", "w not transposed", [("dout @ w.t()", "dout @ w")]),
+    ("gpt_linear", "linear_backward", "transposed", "dw as dout^T inp", [("inp.flatten(0, 1).t() @ dout.flatten(0, 1)", "dout.flatten(0, 1).t() @ inp.flatten(0, 1)")]),
+    ("gpt_linear", "linear_backward", "axis", "db summed over the batch only", [("dout.sum((0, 1))", "dout.sum(0)")]),
+    ("gpt_attention", "attention_backward", "factor", "the scale 1/√hs forgotten", [(".mul_(hs ** -0.5)", "")]),
+    ("gpt_attention", "attention_backward", "term", "softmax's row term forgotten", [("datt.sub_((datt * att).sum(-1, keepdim=True)).mul_(att)", "datt.mul_(att)")]),
+    ("gpt_attention", "attention_backward", "sign", "wrong sign", [("return torch.stack", "return -torch.stack")]),
+    ("gpt_attention", "attention_backward", "factor", "the scale applied twice", [(".mul_(hs ** -0.5)", ".mul_(hs ** -1.0)")]),
+    ("gpt_gelu", "gelu_backward", "left out", "dout forgotten", [(".mul_(dout)", "")]),
+    ("gpt_gelu", "gelu_backward", "term", "x phi(x) forgotten: the derivative of x Phi(x) taken as Phi(x)", [("return pdf.mul_(inp).add_(cdf).mul_(dout)", "return cdf.mul_(dout)")]),
+    ("gpt_gelu", "gelu_backward", "factor", "the 1/sqrt(2 pi) of the pdf inverted", [("(2 * math.pi) ** -0.5", "(2 * math.pi) ** 0.5")]),
+    ("gpt_residual", "residual_backward", "missing", "the skip's gradient forgotten", [("return dout, dout", "return dout, torch.zeros_like(dout)")]),
+    ("gpt_residual", "residual_backward", "factor", "dout halved between the two", [("return dout, dout", "return dout / 2, dout / 2")]),
+    ("gpt_residual", "residual_backward", "sign", "a minus", [("return dout, dout", "return dout, -dout")]),
+    ("gpt_crossentropy", "crossentropy_backward", "factor", "the mean over B*T taken over B", [("div_(B * T)", "div_(B)")]),
+    ("gpt_crossentropy", "crossentropy_backward", "sign", "one-hot minus softmax", [("return dlogits.div_(B * T)", "return -dlogits.div_(B * T)")]),
+    ("gpt_crossentropy", "crossentropy_backward", "dtype", "softmax in float32", [("torch.softmax(logits, dim=-1)", "torch.softmax(logits.float(), dim=-1)")]),
 ]
 
 
@@ -169,7 +196,7 @@ def mutant(model, step, edits, label):
     for old, new in edits:
         assert src.count(old) == 1, f"mutant {label!r}: {old!r} occurs {src.count(old)} times in {step}"
         src = src.replace(old, new)
-    ns = {"torch": torch, "F": F}
+    ns = {"torch": torch, "F": F, "math": math, "_split_qkv": gpt._split_qkv, "_causal_softmax": gpt._causal_softmax}
     exec(compile(src, f"<mutant {label}>", "exec"), ns)
     return ns[step]
 
@@ -219,11 +246,15 @@ def test_every_mutation_changes_the_source():
         mutant(model, step, edits, what)             # each old text occurs exactly once
 
 
-@pytest.mark.parametrize("model", sorted({m[0] for m in MUTANTS}))
-def test_the_grader_rejects_every_mutant_and_names_the_mistake(model, record_property):
-    caught, named, lines, kinds = 0, 0, [], {}
-    mine = [m for m in MUTANTS if m[0] == model]
-    for _, step, kind, what, edits in mine:
+GROUPS = {"mlp": ["mlp"], "residual": ["residual"], "charmlp": ["charmlp"],
+          "gpt": sorted({m[0] for m in MUTANTS if m[0].startswith("gpt_")})}   # the GPT's blocks, counted together
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_the_grader_rejects_every_mutant_and_names_the_mistake(group, record_property):
+    caught, named, lines, kinds, model = 0, 0, [], {}, group
+    mine = [m for m in MUTANTS if m[0] in GROUPS[group]]
+    for model, step, kind, what, edits in mine:
         res, out = quiet(grade_step, model, mutant(model, step, edits, what))
         caught += not res.ok
         named += kind in res.kinds
@@ -233,7 +264,7 @@ def test_the_grader_rejects_every_mutant_and_names_the_mistake(model, record_pro
             lines.append(f"  {step}: {what}: expected {kind!r}, got {res.verdict} {res.kinds}\n{out}")
     n = len(mine)
     table = "\n".join(f"    {k:<10} {c:3} caught, {nm:3} named of {sum(m[2] == k for m in mine)}" for k, (c, nm) in sorted(kinds.items()))
-    summary = f"step grader, {model}: {caught} of {n} mutants caught ({caught / n:.0%}), {named} named right ({named / n:.0%})"
+    summary = f"step grader, {group}: {caught} of {n} mutants caught ({caught / n:.0%}), {named} named right ({named / n:.0%})"
     record_property("summary", summary + "\n" + table)
     print(summary + "\n" + table + ("\n" + "\n".join(lines) if lines else ""))
     assert caught == n, "\n".join(lines)
@@ -242,7 +273,10 @@ def test_the_grader_rejects_every_mutant_and_names_the_mistake(model, record_pro
 
 # Random sizes: no right answer rejected, no case where the two references disagree.
 SIZES = {"mlp": dict(N=(1, 6), n_in=(1, 5), H=(1, 5)), "residual": dict(N=(1, 5), D=(1, 5)),
-         "charmlp": dict(N=(2, 9), d=(1, 3), H=(1, 7))}
+         "charmlp": dict(N=(2, 9), d=(1, 3), H=(1, 7)), "gpt_encoder": dict(B=(1, 3), T=(1, 4), C=(1, 4), V=(1, 6), block_size=(4, 6)),
+         "gpt_layernorm": dict(B=(1, 3), T=(1, 4), C=(1, 5)), "gpt_linear": dict(B=(1, 3), T=(1, 4), C_in=(1, 5), C_out=(1, 5)),
+         "gpt_attention": dict(B=(1, 2), T=(1, 5), C=(1, 3), n_head=(1, 3)), "gpt_gelu": dict(B=(1, 3), T=(1, 4), C=(1, 5)),
+         "gpt_residual": dict(B=(1, 3), T=(1, 4), C=(1, 5)), "gpt_crossentropy": dict(B=(1, 3), T=(1, 4), V=(1, 8))}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -251,6 +285,7 @@ def test_the_grader_never_rejects_a_right_step(data):
     model = data.draw(st.sampled_from(sorted(SOLUTIONS)))
     m, seed = MODELS[model], data.draw(st.integers(0, 2 ** 31 - 1))
     sizes = {k: data.draw(st.integers(*r)) for k, r in SIZES[model].items()}
+    if "n_head" in sizes: sizes["C"] *= sizes["n_head"]          # C: the heads' width, n_head times a head's
     case = S._hidden_case(m, sizes, seed)
     step = data.draw(st.sampled_from(sorted(m.returns)))
     judged = S._judge(SOLUTIONS[model][step], m, step, case)
@@ -407,3 +442,23 @@ def test_a_block_that_calls_a_function_and_makes_a_value_after_its_output():
         assert not res.ok, out
     finally:
         del MODELS["_centre"]
+
+
+def gpt_solutions(**changed):
+    "Every GPT block's reference function by name, some replaced."
+    return {**{s: SOLUTIONS[m][s] for s, m in S.GPT_BLOCKS.items()}, **changed}
+
+
+def test_grade_blocks_names_the_first_wrong_block_and_your_blocks_puts_them_back():
+    wrong = mutant("gpt_gelu", "gelu_backward", [(".mul_(dout)", "")], "dout forgotten")
+    grades, out = quiet(S.grade_blocks, gpt_solutions(gelu_backward=wrong))
+    assert [s for s, g in grades.items() if not g.ok] == ["gelu_backward"], out
+    assert "The first wrong block, gelu_backward:" in out and "dout is left out" in out, out
+    grades, out = quiet(S.grade_blocks, gpt_solutions())
+    assert all(g.ok for g in grades.values()) and out.startswith("the GPT's blocks: 7 of 7 right"), out
+    theirs = gpt.layernorm_backward
+    with pytest.raises(RuntimeError, match="inside"):
+        with S.your_blocks(gpt_solutions()):
+            assert gpt.layernorm_backward is SOLUTIONS["gpt_layernorm"]["layernorm_backward"]
+            raise RuntimeError("inside")
+    assert gpt.layernorm_backward is theirs

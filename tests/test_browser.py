@@ -49,6 +49,7 @@ UNTYPESET = "zz_math_not_typeset.ipynb"     # good math, shown without MathJax
 EXERCISE_NB, EXERCISE = "nbs/exercises/03_activations_and_losses.ipynb", "sigmoid"
 # A step of chapter 14's backward, typed into its exercise notebook and graded by appendix 99's grade_step.
 STEP_NB, STEP = "nbs/exercises/14_mlp_by_hand.ipynb", "dprobs"
+BLOCK_NB, BLOCK = "nbs/exercises/15_gpt_by_hand.ipynb", "gelu_backward"    # and a block of chapter 15's GPT
 MATHJAX_PLUGIN = "@jupyterlab/mathjax-extension"
 
 
@@ -141,7 +142,8 @@ async def _run_everything(tmp):
             res["lab"], res["lab_blocked"] = await browser.run_lab(
                 chromium, tmp, rels + special, ARTIFACTS, disable={f"nbs/{UNTYPESET}": [MATHJAX_PLUGIN]}, on_done=saved,
                 first=special,               # the broken ones first: their sites are built and checked while the chapters run
-                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE)), (STEP_NB, STEP, step_lines("charmlp", STEP))])
+                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE)), (STEP_NB, STEP, step_lines("charmlp", STEP)),
+                           (BLOCK_NB, BLOCK, step_lines("gpt_gelu", BLOCK))])
             res["lab_seconds"] = time.monotonic() - t0
             t0 = time.monotonic()
             res["site"], res["site_blocked"] = await site_check
@@ -230,6 +232,14 @@ def test_a_learner_types_a_step_of_chapter_14s_backward_and_the_step_grader_says
     assert not rep.problems, str(rep)
     assert any(f"{STEP}: correct on all" in n for n in rep.notes), str(rep)
     assert (ARTIFACTS / f"lab-exercise-{Path(STEP_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
+
+
+def test_a_learner_types_a_block_of_the_gpt_and_the_step_grader_says_correct(run):
+    "And in the GPT's: chapter 15's GELU backward typed over its stub (its signature kept), graded correct on its block."
+    rep = run["lab"][f"{BLOCK_NB}: {BLOCK}"]
+    assert not rep.problems, str(rep)
+    assert any(f"{BLOCK}: correct on all" in n for n in rep.notes), str(rep)
+    assert (ARTIFACTS / f"lab-exercise-{Path(BLOCK_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
 
 
 def test_no_request_leaves_the_machine(run):

@@ -5,30 +5,31 @@
 # %% auto #0
 __all__ = ['MNIST_SAMPLE_SHA256', 'BLOCK_SAVED', 'GPT_SAVED', 'check_load_mnist_sample', 'check_load_mnist', 'check_load_names',
            'check_train_valid_split', 'check_normalise', 'check_lin', 'check_relu', 'check_mse', 'check_init_params',
-           'check_numerical_grad', 'check_mse_grad', 'check_relu_grad', 'check_lin_grad', 'check_lin_layer',
-           'check_model_params', 'check_accumulate', 'check_backward', 'check_model_backward', 'check_rel_error',
-           'check_diagnose', 'check_check_grads', 'check_grad_report', 'check_minibatches', 'check_sgd_step',
-           'check_random_shift', 'check_fit', 'check_train_main', 'check_plot_loss', 'check_logsumexp',
-           'check_log_softmax', 'check_nll', 'check_cross_entropy', 'check_cross_entropy_grad', 'check_ag_data',
-           'check_ag_operand', 'check_ag_matmul', 'check_ag_broadcast', 'check_ag_to', 'check_ag_pow', 'check_ag_rpow',
-           'check_ag_log', 'check_ag_dims', 'check_ag_mse', 'check_ag_cross_entropy', 'check_ag_backward',
-           'check_ag_saved', 'check_ag_closure', 'check_ag_draw_graph', 'check_matmul_flops',
-           'check_fast_forward_and_backward', 'check_shard', 'check_parallel_forward_and_backward',
-           'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
-           'check_spawnable', 'check_parallel_main', 'check_last_batch', 'check_time_steps', 'check_time_all_reduce',
-           'check_time_compute', 'check_timing_table', 'check_worker_fault', 'check_torch_mlp', 'check_scaling',
-           'check_breaking_point', 'check_scaling_table', 'check_scaling_report', 'check_grade', 'check_named',
-           'check_params_batch', 'check_charmlp_backward', 'check_by_name', 'check_build_dataset', 'check_split_names',
-           'check_init_charmlp', 'check_compare_grads', 'check_train_charmlp', 'check_grad_table',
-           'check_encoder_forward', 'check_encoder_backward', 'check_layernorm_forward', 'check_layernorm_backward',
-           'check_linear_forward', 'check_linear_backward', 'check_attention_forward', 'check_attention_backward',
-           'check_gelu_forward', 'check_gelu_backward', 'check_crossentropy_backward', 'check_block_shapes',
-           'check_block_forward', 'check_block_backward', 'check_decode', 'check_names_streams', 'check_get_batch',
-           'check_init_gpt', 'check_gpt_forward', 'check_gpt_backward', 'check_adam_step', 'check_train_step',
-           'check_evaluate', 'check_sample_names', 'check_step_model', 'check_grade_step', 'check_grade_steps',
-           'check_forward_values', 'check_backward_by_steps', 'check_step_result', 'check_your_blocks', 'check_lin_jvp',
-           'check_relu_jvp', 'check_mse_jvp', 'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp',
-           'check_saved_by', 'check_checkpointed', 'check_rounded', 'check_mlp_grads_rounded', 'check_dynamic_scaler']
+           'check_mse_grad', 'check_relu_grad', 'check_lin_grad', 'check_autograd_grads', 'check_same_grads',
+           'check_lin_layer', 'check_model_params', 'check_accumulate', 'check_backward', 'check_model_backward',
+           'check_rel_error', 'check_diagnose', 'check_check_grads', 'check_grad_report', 'check_numerical_grad',
+           'check_minibatches', 'check_sgd_step', 'check_random_shift', 'check_fit', 'check_train_main',
+           'check_plot_loss', 'check_plot_watch', 'check_logsumexp', 'check_log_softmax', 'check_nll',
+           'check_cross_entropy', 'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul',
+           'check_ag_broadcast', 'check_ag_to', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims',
+           'check_ag_mse', 'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_saved', 'check_ag_closure',
+           'check_ag_draw_graph', 'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
+           'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
+           'check_sync_params', 'check_run_workers', 'check_spawnable', 'check_parallel_main', 'check_last_batch',
+           'check_time_steps', 'check_time_all_reduce', 'check_time_compute', 'check_timing_table',
+           'check_worker_fault', 'check_torch_mlp', 'check_scaling', 'check_breaking_point', 'check_scaling_table',
+           'check_scaling_report', 'check_grade', 'check_hint', 'check_named', 'check_params_batch',
+           'check_charmlp_backward', 'check_by_name', 'check_build_dataset', 'check_split_names', 'check_init_charmlp',
+           'check_compare_grads', 'check_train_charmlp', 'check_grad_table', 'check_encoder_forward',
+           'check_encoder_backward', 'check_layernorm_forward', 'check_layernorm_backward', 'check_linear_forward',
+           'check_linear_backward', 'check_attention_forward', 'check_attention_backward', 'check_gelu_forward',
+           'check_gelu_backward', 'check_crossentropy_backward', 'check_block_shapes', 'check_block_forward',
+           'check_block_backward', 'check_decode', 'check_names_streams', 'check_get_batch', 'check_init_gpt',
+           'check_gpt_forward', 'check_gpt_backward', 'check_adam_step', 'check_train_step', 'check_evaluate',
+           'check_sample_names', 'check_step_model', 'check_grade_step', 'check_grade_steps', 'check_forward_values',
+           'check_backward_by_steps', 'check_step_result', 'check_your_blocks', 'check_lin_jvp', 'check_relu_jvp',
+           'check_mse_jvp', 'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp', 'check_saved_by',
+           'check_checkpointed', 'check_rounded', 'check_mlp_grads_rounded', 'check_dynamic_scaler']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers, os
@@ -269,24 +270,7 @@ def _upstream(fn, out):
         raise TypeError(f"{fn}: out.g has dtype {g.dtype} but out has dtype {out.dtype}; they must match")
     return g
 
-def _scalar(v):
-    "The float value of a loss; a clear error when it is not a single number."
-    if isinstance(v, torch.Tensor) and v.numel() != 1:
-        raise ValueError(f"numerical_grad: f(x) must return a scalar, got a tensor of shape {_shape(v)}")
-    return float(v)
-
 # %% ../nbs/90_guards.ipynb #59bf6f07
-def check_numerical_grad(f, x, h):
-    "numerical_grad's arguments: a function, a float64 tensor, a positive step."
-    if not callable(f):
-        raise TypeError(f"numerical_grad: f must be a function of x returning a scalar, got {type(f).__name__}")
-    _check_tensor("numerical_grad", "x", x)
-    if x.dtype != torch.float64:
-        raise TypeError(f"numerical_grad: x has dtype {x.dtype}; central differences need float64 "
-                        f"(in float32 with h={h} they keep about one correct digit): pass x.double()")
-    if isinstance(h, bool) or not isinstance(h, numbers.Real) or not 0 < h < math.inf:
-        raise ValueError(f"numerical_grad: h, the step, must be a positive number, got {h!r}")
-
 def check_mse_grad(inp, targ):
     "mse_grad's arguments: inp (N, 1) with N >= 1, targ (N,), both floating point of one dtype."
     _check_mse_args("mse_grad", inp, targ, name="inp")     # chapter 2's mse checks, naming mse_grad's parameter
@@ -309,6 +293,28 @@ def check_lin_grad(inp, out, w, b):
         raise ValueError(f"lin_grad: out has shape {_shape(out)}; for inp {_shape(inp)} and w {_shape(w)} "
                          f"it must be ({inp.shape[0]}, {w.shape[1]})")
     _upstream("lin_grad", out)
+
+# %% ../nbs/90_guards.ipynb #23eb0779
+def check_autograd_grads(f, inps, upstream):
+    "autograd_grads' arguments: a function, at least one floating-point tensor, and an upstream that is None or a float tensor."
+    if not callable(f):
+        raise TypeError(f"autograd_grads: f must be a function of the inputs, got {type(f).__name__}; "
+                        f"the call is autograd_grads(f, *inps, upstream=None)")
+    if not inps: raise ValueError("autograd_grads: no input given; there is nothing to differentiate with respect to")
+    for i, t in enumerate(inps): _check_tensor("autograd_grads", f"inps[{i}]", t)
+    if upstream is not None: _check_tensor("autograd_grads", "upstream", upstream)
+
+def check_same_grads(grads, expected, names, dtype, tols):
+    "assert_same_grads' arguments: three lists of one length >= 1, names as strings, a dtype in `tols`; no gradient None."
+    if not all(isinstance(s, (list, tuple)) for s in (grads, expected, names)):
+        raise TypeError("assert_same_grads: grads, expected and names must be lists or tuples")
+    if not len(grads) == len(expected) == len(names) > 0:
+        raise ValueError(f"assert_same_grads: got {len(grads)} gradients, {len(expected)} expected and {len(names)} names; "
+                         f"give one of each per tensor, at least one (a comparison of nothing must not pass)")
+    if not all(isinstance(n, str) for n in names): raise TypeError("assert_same_grads: names must be strings")
+    if dtype not in tols: raise ValueError(f"assert_same_grads: no tolerance for dtype {dtype}; expected one of {list(tols)}")
+    for name, g in zip(names, grads):
+        if g is None: raise AssertionError(f"{name}.g is None: the gradient was never set")
 
 # %% ../nbs/90_guards.ipynb #02c0f952
 def _check_wb(fn, w, b, names=("w", "b")):
@@ -342,7 +348,7 @@ def check_accumulate(t, g):
 
 def check_backward(layer):
     "`Module.backward()`: the layer holds a saved call that was not differentiated yet."
-    if not layer.saved:
+    if not getattr(layer, "saved", None):          # made at the layer's first call
         raise RuntimeError(f"{type(layer).__name__}.backward() was called before the layer was called (or more times "
                            f"than it was called): there is no saved forward call to differentiate; call the layer first")
 
@@ -436,6 +442,24 @@ def check_grad_report(rows, diagnoses, row_type):
     if not isinstance(diagnoses, dict):
         raise TypeError(f"GradReport: diagnoses must be a dict (input name -> text or None), got {type(diagnoses).__name__}")
 
+# %% ../nbs/90_guards.ipynb #c6180992
+def check_numerical_grad(f, x, h):
+    "numerical_grad's arguments: a function, a float64 tensor, a positive step."
+    if not callable(f):
+        raise TypeError(f"numerical_grad: f must be a function of x returning a scalar, got {type(f).__name__}")
+    _check_tensor("numerical_grad", "x", x)
+    if x.dtype != torch.float64:
+        raise TypeError(f"numerical_grad: x has dtype {x.dtype}; central differences need float64 "
+                        f"(in float32 with h={h} they keep about one correct digit): pass x.double()")
+    if isinstance(h, bool) or not isinstance(h, numbers.Real) or not 0 < h < math.inf:
+        raise ValueError(f"numerical_grad: h, the step, must be a positive number, got {h!r}")
+
+def _scalar(v):
+    "The float value of a loss; a clear error when it is not a single number."
+    if isinstance(v, torch.Tensor) and v.numel() != 1:
+        raise ValueError(f"numerical_grad: f(x) must return a scalar, got a tensor of shape {_shape(v)}")
+    return float(v)
+
 # %% ../nbs/90_guards.ipynb #70f1482b
 def _check_lr(fn, lr):
     "Raise a clear error unless `lr` is a positive, finite number."
@@ -521,6 +545,24 @@ def check_plot_loss(hist):
                          f"with 'step_loss' and 'epoch'")
     if not hist["epoch"]:
         raise ValueError("plot_loss: hist has no epochs; there is nothing to plot")
+
+def check_plot_watch(log):
+    "plot_watch's argument: the log that chapter 8's `watch` fills, after at least one step."
+    if not isinstance(log, dict) or not all(k in log for k in ("acts", "dead", "update/data")):
+        raise ValueError("plot_watch: log must be the dict that chapter 8's watch fills, with 'acts', 'dead' and 'update/data', "
+                         f"got {type(log).__name__}{' with keys ' + str(list(log)) if isinstance(log, dict) else ''}")
+    acts = log["acts"]
+    if not isinstance(acts, (list, tuple)) or not acts:
+        raise ValueError("plot_watch: log['acts'] must be a non-empty list of activation tensors")
+    for k, a in enumerate(acts):
+        _check_tensor("plot_watch", f"log['acts'][{k}]", a)
+        g = getattr(a, "g", None)
+        if not isinstance(g, torch.Tensor) or g.shape != a.shape:
+            raise ValueError(f"plot_watch: log['acts'][{k}] must carry its gradient .g of shape {_shape(a)} (run the backward pass)")
+    for key in ("dead", "update/data"):
+        rows = log[key]
+        if not isinstance(rows, (list, tuple)) or not rows or len({len(r) for r in rows}) != 1:
+            raise ValueError(f"plot_watch: log['{key}'] must hold one row per step, at least one, all of one length")
 
 # %% ../nbs/90_guards.ipynb #a724047c
 def _check_logits(fn, name, z, log_probs=False):
@@ -1033,15 +1075,20 @@ def check_scaling_report(models, nets, Ps, overlap):
         raise ValueError(f"{fn}: overlap must be None or the name of one of the models, {list(models)}, got {overlap!r}")
 
 # %% ../nbs/90_guards.ipynb #e4580ef5
-def check_grade(name, fn, exercises, seed=0):
-    "Raise a clear error unless `name` is one of `exercises` (name -> Exercise), `fn` a function taking its parameters, `seed` a seed."
-    import difflib, inspect
+def _check_exercise_name(caller, name, exercises):
+    "Raise a clear error unless `name` is a string naming one of `exercises`; a near miss gets a did-you-mean."
+    import difflib
     if not isinstance(name, str):
-        raise TypeError(f"grade: the first argument is the exercise's name, a string such as 'sigmoid'; got {type(name).__name__}")
+        raise TypeError(f"{caller}: the first argument is the exercise's name, a string such as 'sigmoid'; got {type(name).__name__}")
     if name not in exercises:
         near = difflib.get_close_matches(name.lower(), exercises, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
-        raise ValueError(f"grade: there is no exercise {name!r}; {hint}The exercises: {', '.join(exercises)}")
+        raise ValueError(f"{caller}: there is no exercise {name!r}; {hint}The exercises and puzzles: {', '.join(exercises)}")
+
+def check_grade(name, fn, exercises, seed=0):
+    "Raise a clear error unless `name` is one of `exercises` (name -> Exercise), `fn` a function taking its parameters, `seed` a seed."
+    import inspect
+    _check_exercise_name("grade", name, exercises)
     _check_seed("grade", "seed", seed)
     want = exercises[name].params
     call = f"{name}_grad({', '.join(want)})"
@@ -1054,6 +1101,17 @@ def check_grade(name, fn, exercises, seed=0):
     except TypeError:
         raise TypeError(f"grade: {getattr(fn, '__name__', 'your function')}{sig} cannot be called as {call}: "
                         f"the {name!r} exercise passes {len(want)} arguments, {', '.join(want)}") from None
+
+# %% ../nbs/90_guards.ipynb #d33973d4
+def check_hint(name, n, exercises):
+    "Raise a clear error unless `name` names one of `exercises` that has hints, and n is None or one of their numbers."
+    _check_exercise_name("hint", name, exercises)
+    count = len(exercises[name].hints)
+    if not count: raise ValueError(f"hint: the exercise {name!r} has no hints yet")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
+        raise TypeError(f"hint: n is the number of a hint, an int from 1 to {count} (or None: the next one); got {n!r}")
+    if n is not None and not 1 <= n <= count:
+        raise ValueError(f"hint: n is the number of a hint, from 1 to {count} (or None: the next one); got {n!r}")
 
 # %% ../nbs/90_guards.ipynb #710acf73
 _PARAM_NAMES = ("emb_w", "w1", "b1", "bn_w", "bn_b", "w2", "b2")

@@ -23,10 +23,9 @@ class Module:
     "Base of our layers: a call runs `forward` and keeps (args, out); `backward()` runs `bwd(out, *args)` on the latest call not yet differentiated."
     def __call__(self, *args):
         self.args, self.out = args, self.forward(*args)
+        if not hasattr(self, "saved"): self.saved = []   # at the first call: a subclass need not call an __init__
         self.saved.append((self.args, self.out))         # every call, not only the last: a layer may be used twice
         return self.out
-    @property
-    def saved(self): return vars(self).setdefault("_saved", [])   # made at first use: subclasses need no __init__
     def backward(self):
         check_backward(self)                              # a saved call left to differentiate: appendix 90
         self.args, self.out = self.saved[-1]              # the latest call: the backward pass runs in reverse
@@ -71,7 +70,7 @@ class Model:
         self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)]
         self.loss, self.x = Mse(), None
     def __call__(self, x, targ):
-        for m in [*self.layers, self.loss]: m.saved.clear()     # a new forward pass
+        for m in [*self.layers, self.loss]: m.saved = []         # a new forward pass
         self.x = x
         for l in self.layers: x = l(x)
         return self.loss(x, targ)

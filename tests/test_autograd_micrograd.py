@@ -19,11 +19,11 @@ from torch.testing import assert_close
 
 import backprop
 from backprop.autograd import Tensor
-from backprop.grads import numerical_grad
+from backprop.check import numerical_grad
 
 f64 = dict(dtype=torch.float64)
 TOL64 = dict(rtol=1e-10, atol=1e-12)              # same formulas, another order: only rounding differs
-FD_TOL = dict(rtol=1e-6, atol=1e-8)               # chapter 3's tolerance for central differences, h = 1e-6
+FD_TOL = dict(rtol=1e-6, atol=1e-8)               # chapter 7's tolerance for central differences, h = 1e-6
 PROPS = settings(max_examples=25, deadline=None, derandomize=True)
 
 UNARY = {                                         # name: (the op, the domain its input is drawn from)

@@ -36,9 +36,10 @@ from backprop.data import (MNIST_SAMPLE, build_dataset, download_mnist, load_mni
                            split_names, train_valid_split)
 from backprop.forward import init_params, lin, mlp, mse, relu
 from backprop.matmul import matmul_broadcast, matmul_einsum, matmul_elementwise, matmul_loops
-from backprop.grads import forward_and_backward, lin_grad, mse_grad, numerical_grad, relu_grad
+from backprop.grads import assert_same_grads, autograd_grads, forward_and_backward, lin_grad, mse_grad, relu_grad
+from backprop.check import numerical_grad
 from backprop.layers import Lin, LinFunction, Model, Module, Mse, MseFunction, Relu, ReluFunction, TorchModel
-from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, random_shift, sgd_step
+from backprop.train import evaluate_regression, fit, main, minibatches, plot_loss, plot_watch, random_shift, sgd_step
 from backprop.losses import (classifier_forward_and_backward, cross_entropy, cross_entropy_grad, evaluate_classifier,
                              log_softmax, logsumexp, nll, train_classifier)
 from backprop.autograd import Tensor, draw_graph, _result
@@ -52,7 +53,7 @@ from backprop.parallel import (TorchMLP, all_reduce_grads, breaking_point, compu
                                scaling_report, scaling_table, shard, sync_params, time_all_reduce, time_compute, time_steps,
                                timing_table, worker_fault, worker_fit, worker_grads, worker_timing)
 from backprop.parallel import main as parallel_main
-from backprop.exercises import EXERCISES, grade
+from backprop.exercises import EXERCISES, grade, hint
 import torch.distributed as dist
 from backprop.autograd import hvp
 from backprop.forward_mode import lin_jvp, mlp_jvp, mse_jvp, relu_jvp
@@ -377,7 +378,21 @@ SWEEP = {
         bad("order", lambda: mlp(T(2, 3), *layers_swapped(3, 2)), ValueError, r"inp has shape \(2, 3\) and w has shape \(2, 1\)"),
     ],
     # backprop.grads
-    "backprop.grads.numerical_grad": [
+    "backprop.grads.autograd_grads": [
+        bad("order", lambda: autograd_grads(F64(3), lambda x: x.sum()), TypeError, "f must be a function of the inputs, got Tensor"),
+        bad("value", lambda: autograd_grads(lambda x: x.sum()), ValueError, "no input given"),
+        bad("dtype", lambda: autograd_grads(lambda x: x.sum(), I(3)), TypeError, r"inps\[0\] has dtype torch.int64"),
+        bad("dtype", lambda: autograd_grads(lambda x: x * 2, F64(3), upstream=I(3)), TypeError, "upstream has dtype torch.int64"),
+    ],
+    "backprop.grads.assert_same_grads": [
+        bad("value", lambda: assert_same_grads([], [], [], torch.float32), ValueError, "a comparison of nothing must not pass"),
+        bad("shape", lambda: assert_same_grads([F64(3)], [F64(3), F64(3)], ["a", "b"], torch.float64), ValueError,
+            "got 1 gradients, 2 expected and 2 names"),
+        bad("order", lambda: assert_same_grads(F64(3), F64(3), ["a"], torch.float64), TypeError, "must be lists or tuples"),
+        bad("dtype", lambda: assert_same_grads([F64(3)], [F64(3)], ["a"], torch.float16), ValueError, "no tolerance for dtype torch.float16"),
+        bad("value", lambda: assert_same_grads([None], [F64(3)], ["w"], torch.float64), AssertionError, r"w.g is None"),
+    ],
+    "backprop.check.numerical_grad": [
         bad("order", lambda: numerical_grad(F64(3), lambda x: x.sum()), TypeError, "f must be a function of x returning a scalar, got Tensor"),
         bad("dtype", lambda: numerical_grad(lambda x: x.sum(), I(3)), TypeError, FLOAT),
         bad("dtype", lambda: numerical_grad(lambda x: (x ** 2).sum(), torch.ones(3)), TypeError, "central differences need float64"),
@@ -864,6 +879,13 @@ SWEEP = {
         bad("value", lambda: charmlp_logits(XB(1).index_fill(1, torch.tensor([0]), 27), mu=T(1, 4), var=T(1, 4), **CP()), ValueError, r"xb holds token ids from \d+ to 27"),
         bad("shape", lambda: charmlp_logits(XB(2, 2), mu=T(1, 4), var=T(1, 4), **CP()), ValueError, "the block size does not match w1"),
     ],
+    "backprop.exercises.hint": [
+        bad("value", lambda: hint("layer_norm"), ValueError, r"hint: there is no exercise 'layer_norm'; did you mean 'layernorm'"),
+        bad("dtype", lambda: hint(3), TypeError, r"hint: the first argument is the exercise's name, a string"),
+        bad("dtype", lambda: hint("cumsum", "2"), TypeError, r"hint: n is the number of a hint, an int from 1 to 3"),
+        bad("dtype", lambda: hint("cumsum", True), TypeError, r"got True"),
+        bad("value", lambda: hint("layernorm", 4), ValueError, r"hint: n is the number of a hint, from 1 to 3 \(or None: the next one\); got 4"),
+    ],
     # backprop.gpt (chapter 15)
     "backprop.gpt.encoder_forward": [
         bad("value", lambda: encoder_forward(L(1, 27).view(1, 2), T(27, 8), T(16, 8)), ValueError, r"idx holds ids from 1 to 27; the vocabulary has 27 tokens"),
@@ -992,6 +1014,14 @@ SWEEP = {
         bad("value", lambda: sample_names(gpt1(), 4, n=0), ValueError, r"n must be a positive int, got 0"),
         bad("dtype", lambda: sample_names(gpt1(), 4, generator=0), TypeError, r"generator must be a torch\.Generator or None, got int"),
         bad("order", lambda: sample_names(4, gpt1()), TypeError, r"params must be the dict of tensors that init_gpt returns, got int"),
+    ],
+    "backprop.train.plot_watch": [
+        bad("order", lambda: plot_watch("a title", {}), ValueError, r"plot_watch: log must be the dict that chapter 8's watch fills"),
+        bad("value", lambda: plot_watch({"acts": [], "dead": [[0.]], "update/data": [[0.]]}), ValueError, r"log\['acts'\] must be a non-empty list"),
+        bad("value", lambda: plot_watch({"acts": [T(4, 3)], "dead": [[0.]], "update/data": [[0.]]}), ValueError, r"must carry its gradient \.g of shape \(4, 3\)"),
+        bad("dtype", lambda: plot_watch({"acts": [I(4, 3)], "dead": [[0.]], "update/data": [[0.]]}), TypeError, FLOAT),
+        bad("shape", lambda: plot_watch({"acts": [with_g(T(4, 3), T(4, 3))], "dead": [[0.], [0., 1.]], "update/data": [[0.]]}), ValueError,
+            r"log\['dead'\] must hold one row per step, at least one, all of one length"),
     ],
     # backprop.steps (appendix 99): a learner's steps, bound by their parameters' names
     "backprop.steps.grade_step": [
@@ -1344,6 +1374,7 @@ EXEMPT_26 = {
     "backprop.exercises.Exercise": "a record (dataclass) of one exercise, made by the grader's _add",
     "backprop.exercises.Case": "a record (dataclass) of one hidden case, filled by grade",
     "backprop.exercises.Grade": "a record (dataclass) of what grade found, made by grade",
+    "backprop.exercises.Finding": "a record (namedtuple) of one diagnosis of a wrong gradient, made by grade",
     **{f"backprop.exercises.{ex.forward.__name__}": "an exercise's forward, which grade calls with the arguments of its hidden cases"
        for ex in EXERCISES.values()},
 }

@@ -38,6 +38,8 @@ root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root / "tools"))
 import browser  # noqa: E402
 import build_site  # noqa: E402
+sys.path.insert(0, str(root / "tests"))
+import quoted_numbers  # noqa: E402
 
 # BROWSER_TEST_NOTEBOOKS (a glob, e.g. /tmp/copy/*.ipynb) runs the test on other notebooks.
 _glob = os.environ.get("BROWSER_TEST_NOTEBOOKS", str(root / "nbs" / "*.ipynb"))
@@ -47,6 +49,10 @@ BROKEN = "zz_broken_on_purpose.ipynb"        # a cell that raises, bad TeX, a mi
 UNTYPESET = "zz_math_not_typeset.ipynb"     # good math, shown without MathJax
 # A learner's solution, typed into an exercise notebook's stub cell, key by key (comments left out).
 EXERCISE_NB, EXERCISE = "nbs/exercises/03_activations_and_losses.ipynb", "sigmoid"
+# A wrong answer to a puzzle, typed the same way: its report, the picture of its Jacobian, then a hint asked for.
+PUZZLE_NB, PUZZLE = "nbs/exercises/04_puzzles.ipynb", "cumsum"
+PUZZLE_WRONG = ["def cumsum_grad(x, out):", "x.g = out.g.cumsum(0)"]       # summed from the wrong end
+PUZZLE_HOW = dict(expect="wrong on", picture=True, then=('hint("cumsum")', "Hint 1 of 3 for cumsum:"))
 # A step of chapter 14's backward, typed into its exercise notebook and graded by appendix 99's grade_step.
 STEP_NB, STEP = "nbs/exercises/14_mlp_by_hand.ipynb", "dprobs"
 BLOCK_NB, BLOCK = "nbs/exercises/15_gpt_by_hand.ipynb", "gelu_backward"    # and a block of chapter 15's GPT
@@ -142,8 +148,8 @@ async def _run_everything(tmp):
             res["lab"], res["lab_blocked"] = await browser.run_lab(
                 chromium, tmp, rels + special, ARTIFACTS, disable={f"nbs/{UNTYPESET}": [MATHJAX_PLUGIN]}, on_done=saved,
                 first=special,               # the broken ones first: their sites are built and checked while the chapters run
-                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE)), (STEP_NB, STEP, step_lines("charmlp", STEP)),
-                           (BLOCK_NB, BLOCK, step_lines("gpt_gelu", BLOCK))])
+                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE)), (PUZZLE_NB, PUZZLE, PUZZLE_WRONG, PUZZLE_HOW),
+                           (STEP_NB, STEP, step_lines("charmlp", STEP)), (BLOCK_NB, BLOCK, step_lines("gpt_gelu", BLOCK))])
             res["lab_seconds"] = time.monotonic() - t0
             t0 = time.monotonic()
             res["site"], res["site_blocked"] = await site_check
@@ -151,6 +157,7 @@ async def _run_everything(tmp):
             res["untypeset_site"] = await broken_checks[f"nbs/{UNTYPESET}"]
             res["site_tail_seconds"] = time.monotonic() - t0
     res["seconds"] = time.monotonic() - t_start
+    res["saved"] = {rel: nbformat.read(tmp / rel, as_version=4) for rel in rels}   # as JupyterLab ran and saved them
     return res
 
 
@@ -225,6 +232,18 @@ def test_a_learner_types_a_solution_into_an_exercise_and_the_grader_says_correct
     assert (ARTIFACTS / f"lab-exercise-{Path(EXERCISE_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
 
 
+def test_a_learner_types_a_wrong_puzzle_answer_sees_its_jacobian_and_asks_for_a_hint(run):
+    """In the puzzles notebook, a wrong answer typed over a stub: Run All Cells shows the grader's report, `wrong`, with
+    the picture of the answer's Jacobian against the right one under it; then `hint("cumsum")`, typed into a new cell
+    below, shows the first hint."""
+    rep = run["lab"][f"{PUZZLE_NB}: {PUZZLE}"]
+    assert not rep.problems, str(rep)
+    assert any(f"{PUZZLE}_grad: wrong on" in n for n in rep.notes), str(rep)
+    assert any(n.startswith("the grader drew 1 picture") for n in rep.notes), str(rep)
+    assert any(n.startswith('hint("cumsum") printed: Hint 1 of 3') for n in rep.notes), str(rep)
+    assert (ARTIFACTS / f"lab-exercise-{Path(PUZZLE_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
+
+
 def test_a_learner_types_a_step_of_chapter_14s_backward_and_the_step_grader_says_correct(run):
     """The same in the exercise of chapter 14: the stub of one step (`def dprobs():`) replaced, typed key by key, by
     a step with its parameters; Run All Cells: its grader cell says correct, every other step not implemented yet."""
@@ -240,6 +259,16 @@ def test_a_learner_types_a_block_of_the_gpt_and_the_step_grader_says_correct(run
     assert not rep.problems, str(rep)
     assert any(f"{BLOCK}: correct on all" in n for n in rep.notes), str(rep)
     assert (ARTIFACTS / f"lab-exercise-{Path(BLOCK_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
+
+
+QUOTED = [nb for nb in NOTEBOOKS if nb.stem in {e["nb"] for e in quoted_numbers.QUOTES}]
+
+
+@pytest.mark.parametrize("nb", QUOTED, ids=[p.stem for p in QUOTED])
+def test_the_numbers_the_prose_quotes_are_what_the_cells_printed(run, nb):
+    "Each number that a chapter's prose quotes from a run (tests/quoted_numbers.py) is within its tolerance of the output."
+    problems = quoted_numbers.output_problems(run["saved"][f"nbs/{nb.name}"], nb.stem)
+    assert not problems, "\n".join(problems)
 
 
 def test_no_request_leaves_the_machine(run):

@@ -42,8 +42,8 @@ def test_every_gradient_equals_autograd_in_float64(size):
 
 
 def test_every_parameter_gradient_equals_central_differences():
-    "A reference that shares no code with autograd: the loss's forward only (chapter 3's numerical_grad)."
-    from backprop.grads import numerical_grad
+    "A reference that shares no code with autograd: the loss's forward only (chapter 7's numerical_grad)."
+    from backprop.check import numerical_grad
     params, xb, yb = case(N=4, d=2, H=3, block_size=2, seed=3)
     grads = charmlp_backward(charmlp_forward(xb, yb, **params))
     checked = 0

@@ -4,7 +4,8 @@ import torch
 from torch.testing import assert_close
 
 from backprop.forward import init_params, lin, mlp, mse, relu
-from backprop.grads import forward_and_backward, lin_grad, mse_grad, numerical_grad, relu_grad
+from backprop.grads import forward_and_backward, lin_grad, mse_grad, relu_grad
+from backprop.check import numerical_grad
 
 f64 = dict(dtype=torch.float64)
 
@@ -167,3 +168,12 @@ def test_counts_may_be_numpy_ints():
     import numpy as np
     w1, b1, w2, b2 = init_params(np.int64(5), np.int32(3), generator=torch.Generator().manual_seed(0))
     assert (w1.shape, b1.shape, w2.shape, b2.shape) == ((5, 3), (3,), (3, 1), (1,))
+
+
+def test_chapter_7s_tolerances_start_with_chapter_3s_TOL():
+    "backprop.check.TOLERANCES (chapter 7) repeats chapter 3's TOL for float32 and float64, in (rtol, atol) form."
+    from backprop.check import TOLERANCES
+    from backprop.grads import TOL
+    assert set(TOL) == {torch.float32, torch.float64}
+    for dtype, tol in TOL.items():
+        assert TOLERANCES[dtype] == (tol["rtol"], tol["atol"]), dtype

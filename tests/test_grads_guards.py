@@ -1,6 +1,6 @@
-"""Chapter 3's guard rails live in appendix 90 (backprop.guards): each gradient function keeps one guard line,
-the private helpers other modules import still come from backprop.grads, and mse_grad's messages name its
-own parameter, `inp`."""
+"""Chapter 3's guard rails live in appendix 90 (backprop.guards): each gradient function (and chapter 7's
+numerical_grad) keeps one guard line, the private helpers other modules import still come from backprop.grads
+and backprop.check, and mse_grad's messages name its own parameter, `inp`."""
 import inspect
 import re
 
@@ -9,21 +9,24 @@ import torch
 
 import backprop.grads
 import backprop.guards
-from backprop.grads import lin_grad, mse_grad, numerical_grad, relu_grad
+from backprop.grads import assert_same_grads, autograd_grads, lin_grad, mse_grad, relu_grad
+from backprop.check import numerical_grad
 
 # The guard lines of ../shared/tools/readability.py: a raise, an isinstance test, or a check call.
 GUARD = re.compile(r"(\braise\b|isinstance\(|\b_?check_\w*\(|\b_check\w*\()")
 
 
-@pytest.mark.parametrize("fn", [mse_grad, relu_grad, lin_grad, numerical_grad, backprop.grads.forward_and_backward])
+@pytest.mark.parametrize("fn", [mse_grad, relu_grad, lin_grad, numerical_grad, backprop.grads.forward_and_backward,
+                                autograd_grads, assert_same_grads])
 def test_each_gradient_function_has_at_most_one_guard_line(fn):
     lines = [l for l in inspect.getsource(fn).splitlines() if l.strip() and not l.lstrip().startswith("#")]
     guards = [l for l in lines if GUARD.search(l)]
     assert len(guards) <= 1, f"{fn.__name__} has {len(guards)} guard lines: {guards}"
 
 
-def test_private_helpers_stay_importable_from_grads():
-    from backprop.grads import _scalar, _upstream
+def test_private_helpers_stay_importable_from_grads_and_check():
+    from backprop.grads import _upstream
+    from backprop.check import _scalar              # numerical_grad's, with it in chapter 7
     assert _upstream is backprop.guards._upstream and _scalar is backprop.guards._scalar
 
 

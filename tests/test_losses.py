@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from torch.testing import assert_close
 
 from backprop.forward import init_params, mlp
-from backprop.grads import numerical_grad
+from backprop.check import numerical_grad
 from backprop.losses import (classifier_forward_and_backward, cross_entropy, cross_entropy_grad, log_softmax,
                              logsumexp, nll, train_classifier)
 

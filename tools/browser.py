@@ -484,13 +484,18 @@ CELL_SOURCE_JS = """([id, i]) => window.__bpPanels[id].content.widgets[i].model.
 GRADER_CELLS = ((re.compile(r'grade\("(\w+)"'), "{}_grad"), (re.compile(r'grade_step\("\w+", (\w+)\)'), "{}"))
 
 
-async def solve_in_lab(page, page_errors, nb_path, relpath, name, lines, shots_dir=None, timeout_s=120):
+async def solve_in_lab(page, page_errors, nb_path, relpath, name, lines, shots_dir=None, timeout_s=120,
+                       expect="correct on all", picture=False, then=None):
     """As a learner does with an exercise notebook: open `relpath` (the notebook `nb_path`, relative to the
     server's root) as a tab, click into the stub cell of exercise `name` (`def NAME_grad(...)`, or for a
     step of appendix 99 `def NAME(...)`), select its text and type `lines` over it, key by key, pressing
     Enter between lines (the editor indents after the colon), then Run All Cells and read what the grader
     printed under it. A problem unless the typed cell holds the lines as a person would have written them,
-    that exercise is graded correct, the others not implemented yet, and no cell shows an error."""
+    the grader's report for that exercise starts with `expect` ("correct on all", or "wrong on" for a wrong
+    answer typed on purpose), the others say not implemented yet, and no cell shows an error. `picture`: the
+    grader's cell must also show an image (a puzzle's Jacobian), loaded. `then`: (line, start) to type into a
+    new cell inserted below the grader's cell (b, in command mode) and run (Shift+Enter), whose output must start
+    with `start`: e.g. asking for a hint."""
     cells = [source_of(c) for c in json.loads(Path(nb_path).read_text())["cells"]]
     stub = next(i for i, src in enumerate(cells) if src.startswith((f"def {name}_grad(", f"def {name}(")))
     rep = Report(f"{Path(relpath).stem}: {cells[stub][4:].split('(')[0]} typed and graded")
@@ -513,26 +518,53 @@ async def solve_in_lab(page, page_errors, nb_path, relpath, name, lines, shots_d
         if not await _run_all_cells(page, p, timeout_s):
             rep.problems.append(f"Run All Cells did not finish within {timeout_s} s")
         dom = await page.evaluate(READ_CELLS_JS, f"{p} .jp-Notebook")
-        shown = await page.evaluate("""(p) => [...document.querySelectorAll(p + ' .jp-Cell')].map(c => {
-            const o = c.querySelector('.jp-OutputArea'); return o ? o.innerText : ''; })""", p)
+        shown = await page.evaluate(OUTPUT_TEXTS_JS, p)
         for i, src in enumerate(cells):
             graded = next(((m[1], fmt) for pattern, fmt in GRADER_CELLS if (m := pattern.match(src))), None)
-            want_out = (graded[1].format(graded[0]) + ": " + ("correct on all" if graded[0] == name else "not implemented yet")
+            want_out = (graded[1].format(graded[0]) + ": " + (expect if graded[0] == name else "not implemented yet")
                         if graded else None)
             if want_out and not shown[i].startswith(want_out):
                 rep.problems.append(f"cell {i} shows {shown[i][:120]!r}, not {want_out!r}...")
             elif graded and graded[0] == name:
                 rep.notes.append(f"the grader printed: {shown[i].splitlines()[0]}")
+                images = [img for img in dom[i]["imgs"] if img["output"]]
+                if picture and not any(img["width"] for img in images):
+                    rep.problems.append(f"cell {i}: no picture shown under the grader's report ({len(images)} images, none loaded)")
+                elif picture:
+                    rep.notes.append(f"the grader drew {len(images)} picture(s), {images[0]['width']} px wide")
             errors = [e for e in dom[i]["errs"] if ERROR_TEXT.search(e)]
             if errors: rep.problems.append(f"cell {i}: error output: {errors[0].strip().splitlines()[-1][:200]}")
+        grader = stub + 1
+        if then:
+            line, start = then
+            await page.locator(f"{p} .jp-Cell").nth(grader).locator(".jp-InputPrompt").click()
+            await page.keyboard.press("Escape")
+            await page.keyboard.press("b")                      # a new cell below, in command mode
+            await page.keyboard.press("Enter")                  # edit it
+            await page.keyboard.type(line)
+            await page.keyboard.press("Shift+Enter")
+            ran = await _wait_for(page, f"""() => {{ const c = document.querySelectorAll('{p} .jp-Cell')[{grader + 1}];
+                const q = c && c.querySelector('.jp-InputPrompt'); const o = c && c.querySelector('.jp-OutputArea');
+                return q && /\\[\\s*\\d+\\s*\\]/.test(q.textContent) && o && o.innerText.trim(); }}""", 30)
+            out = (await page.evaluate(OUTPUT_TEXTS_JS, p))[grader + 1]
+            if not ran or not out.startswith(start):
+                rep.problems.append(f"the new cell {line!r} shows {out[:120]!r}, not {start!r}...")
+            else:
+                rep.notes.append(f"{line} printed: {out.splitlines()[0]}")
         if shots_dir:
+            top = grader if picture else stub - 1              # the picture, or the exercise's text and stub
             await page.locator(f"{p} .jp-Cell").nth(stub).scroll_into_view_if_needed()
             await page.evaluate("([p, i]) => document.querySelectorAll(p + ' .jp-Cell')[i].scrollIntoView({block: 'start'})",
-                                [p, stub - 1])
+                                [p, top])
             shot = shots_dir / f"lab-exercise-{Path(relpath).stem}.png"
             await page.screenshot(path=str(shot))
             rep.screenshots.append(shot)
     return rep
+
+
+# The text each cell of the notebook panel `p` shows in its output area ('' for none).
+OUTPUT_TEXTS_JS = """(p) => [...document.querySelectorAll(p + ' .jp-Cell')].map(c => {
+    const o = c.querySelector('.jp-OutputArea'); return o ? o.innerText : ''; })"""
 
 
 def check_lab_report(rep, nb_saved):
@@ -564,9 +596,10 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
     the longest), open it as a tab, run it, and close it: JupyterLab starts once per page, not once
     per notebook. `disable` maps a relpath to plugins switched off: such notebooks run in a page of
     their own, beside the others. `on_done(relpath)` is called as soon as a notebook has run and been
-    saved (to render it meanwhile). `exercises`: (relpath, name, lines) to solve by typing, as `solve_in_lab`
-    does, each by the first page (with no plugin off) to run out of notebooks; its Report is under
-    "relpath: name". Returns ({relpath: Report}, blocked_urls)."""
+    saved (to render it meanwhile). `exercises`: (relpath, name, lines) or (relpath, name, lines, options) to solve
+    by typing, as `solve_in_lab` does (options: its keyword arguments, e.g. a wrong answer's `expect`), each by the
+    first page (with no plugin off) to run out of notebooks; its Report is under "relpath: name".
+    Returns ({relpath: Report}, blocked_urls)."""
     disable = {rel: tuple(v) for rel, v in (disable or {}).items()}
     root_dir = Path(root_dir)
     blocked, reports = [], {}
@@ -611,10 +644,10 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
                     reports[rel] = check_lab_report(rep, rep.executed)
                     if on_done: on_done(rel)
                 while to_type and not off:
-                    rel, name, lines = to_type.pop(0)
+                    rel, name, lines, *how = to_type.pop(0)
                     rel_in_server = (root_dir / rel).resolve().relative_to(server_root).as_posix()
                     reports[f"{rel}: {name}"] = await solve_in_lab(page, page_errors, root_dir / rel, rel_in_server,
-                                                                   name, lines, shots_dir)
+                                                                   name, lines, shots_dir, **(how[0] if how else {}))
             finally:
                 await page.close()
 
@@ -622,7 +655,7 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
             return min(parallel if not off else 1, len(queue)) or int(not off and bool(to_type))
         await asyncio.gather(*(worker(off, queue) for off, queue in groups.items() for _ in range(pages(off, queue))))
         await context.close()
-    return {r: reports[r] for r in [*relpaths, *(f"{rel}: {name}" for rel, name, _ in exercises)]}, blocked
+    return {r: reports[r] for r in [*relpaths, *(f"{rel}: {name}" for rel, name, *_ in exercises)]}, blocked
 
 
 # The site's MathJax has typeset the page (or there is no MathJax on it at all).
@@ -699,8 +732,9 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
             reports["index"].problems += problems            # the API pages are reported with the index
 
         async def check_answers(page, bad, a):
-            """An answers page (or an exercise notebook's, not run): a title, its math typeset, and for answers a link
-            back to the chapter, for an exercise its own sidebar entry marked (reported with the index)."""
+            """An answers page (or an exercise notebook's or a worked solutions', not run): a title, its math typeset,
+            its images loaded, and for answers a link back to the chapter, for solutions one back to their exercises, for
+            an exercise its own sidebar entry marked (reported with the index)."""
             del bad[:]
             await page.goto(f"{base}/{a['href']}")
             await page.wait_for_load_state("load")
@@ -714,10 +748,15 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
             links = await page.evaluate(PAGE_LINKS_JS)
             chapter = next((c["href"] for c in site["chapters"] if Path(c["href"]).stem == Path(a["href"]).stem
                             and a["href"].startswith("answers/")), None)
+            if a["href"].startswith("solutions/"):
+                chapter = f"exercises/{Path(a['href']).name}"     # their "chapter" is the exercises they solve
+            broken = await page.evaluate("() => [...document.querySelectorAll('main img')].filter(i => !i.naturalWidth).length")
+            if broken:
+                problems.append(f"{a['href']}: {broken} image(s) did not load")
             if a["href"].startswith("exercises/") and links["here"] != "../" + a["href"]:
                 problems.append(f"{a['href']}: the sidebar marks {links['here']!r} as the current page")
             if chapter and links["prev"] != chapter:
-                problems.append(f"{a['href']} links back to {links['prev']!r}, not to its chapter {chapter}")
+                problems.append(f"{a['href']} links back to {links['prev']!r}, not to {chapter}")
             if bad:
                 problems.append(f"files {a['href']} lacks: {bad[:10]}")
             reports["index"].problems += problems
@@ -763,10 +802,11 @@ async def check_site(browser, site, shots_dir=None, parallel=2, written=None):
                     if item == "index":
                         await check_index(page, bad)
                         for m in site["modules"]: todo.put_nowait((check_api, m))
-                        for a in site.get("answers", []) + site.get("exercises", []): todo.put_nowait((check_answers, a))
+                        extra = site.get("answers", []) + site.get("exercises", []) + site.get("solutions", [])
+                        for a in extra: todo.put_nowait((check_answers, a))
                         reports["index"].notes.append(f"{len(site['modules'])} API pages, {len(site.get('answers', []))} "
-                                                      f"answers pages and {len(site.get('exercises', []))} exercise "
-                                                      f"pages checked with it")
+                                                      f"answers pages, {len(site.get('exercises', []))} exercise pages "
+                                                      f"and {len(site.get('solutions', []))} solutions pages checked with it")
                     else:
                         todo.put_nowait((check_chapter, item))
             finally:

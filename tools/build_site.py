@@ -5,6 +5,8 @@
                             its outputs (figures embedded)
     _site/answers/NAME.html the answers to a chapter's questionnaire (nbs/answers/, markdown only)
     _site/exercises/NAME.html  the exercise notebooks (nbs/exercises/), shown as handed out: not run
+    _site/solutions/NAME.html  their worked solutions (nbs/solutions/), not run, reached from the exercise page's
+                            link only: not in the sidebar, nor in the search (a learner opens them on purpose)
     _site/api/MODULE.html   each module of the package: its `__all__`, signatures and docstrings
     _site/mathjax/          MathJax 3 from the npm registry (`make mathjax`), so math needs no CDN
     _site/search_index.js   every section of every page, searched offline by lunr.js (npm) in search.js
@@ -145,9 +147,11 @@ def _exporter():
 def render_chapter(nb, nb_dir, site):
     "One chapter as HTML (nbconvert's lab page with the site's template)."
     exporter = _exporter()
-    # Figures are referenced from nbs/ as ../images/NAME.png; nbconvert embeds only files under
-    # the folder it is given, so give it the folder above nbs/ and rewrite the paths from there.
-    base = Path(nb_dir).resolve().parent
+    # Figures are referenced from nbs/ as ../images/NAME.png (from nbs/exercises/ as ../../images/NAME.png);
+    # nbconvert embeds only files under the folder it is given, so give it the folder that holds images/
+    # (the one above nbs/) and rewrite the paths from there.
+    here = Path(nb_dir).resolve()
+    base = next((p for p in [here, *here.parents] if (p / "images").is_dir()), here.parent)
     cells = site_cells(nb)
     for cell in cells:
         if cell.cell_type == "markdown":
@@ -364,8 +368,9 @@ def plan(out, notebooks=None, api=True):
     answers_dir = paths[0].parent / "answers"
     answers = [page(p, f"answers/{page_name(p)}") for p in sorted(answers_dir.glob("*.ipynb"))] if api else []
     exercises = [page(p, f"exercises/{page_name(p)}") for p in sorted((answers_dir.parent / "exercises").glob("*.ipynb"))] if api else []
+    solutions = [page(p, f"solutions/{page_name(p)}") for p in sorted((answers_dir.parent / "solutions").glob("*.ipynb"))] if api else []
     modules = sorted(p.stem for p in (ROOT / "backprop").glob("*.py") if not p.stem.startswith("_")) if api else []
-    site = {"out": out, "chapters": info, "answers": answers, "exercises": exercises, "modules": modules}
+    site = {"out": out, "chapters": info, "answers": answers, "exercises": exercises, "solutions": solutions, "modules": modules}
     for i, ch in enumerate(info):
         ch["site"] = {"root": "", "title": ch["title"], "sidebar": sidebar(site, ch["href"], ""),
                       "pager": pager(info[i - 1] if i > 0 else None, info[i + 1] if i + 1 < len(info) else None, ""),
@@ -378,6 +383,11 @@ def plan(out, notebooks=None, api=True):
     for i, e in enumerate(exercises):                      # previous / next: the other exercise notebooks
         e["site"] = {"root": "../", "title": e["title"], "sidebar": sidebar(site, e["href"], "../"), "api": None,
                      "pager": pager(exercises[i - 1] if i else None, exercises[i + 1] if i + 1 < len(exercises) else None, "../")}
+    exercise_by_stem = {e["path"].stem: e for e in exercises}
+    for s in solutions:                                    # previous: back to the exercises it solves
+        s["site"] = {"root": "../", "title": s["title"], "sidebar": sidebar(site, s["href"], "../"), "api": None,
+                     "pager": pager(exercise_by_stem.get(s["path"].stem), None, "../")}
+        s.pop("nb_source")                                 # not searched: a search while working must not show them
     docs = [d for p in info + answers + exercises for d in search_docs(p, p.pop("nb_source"))]
     (out / "search_index.js").write_text("window.BP_SEARCH_DOCS = " + json.dumps(docs, ensure_ascii=False) + ";\n",
                                          encoding="utf-8")
@@ -392,12 +402,12 @@ def write_chapter(plan, i, nb=None):
 
 
 def write_index_and_api(plan):
-    "Write the API page of each module of the plan, the pages of the answers and the exercises (never executed), and the index."
+    "Write the API page of each module of the plan, the pages of the answers, exercises and solutions (never executed), and the index."
     out, info, modules = plan["out"], plan["chapters"], plan["modules"]
     by_module = {ch["module"]: (ch["href"], ch["title"]) for ch in info if ch["module"]}
     for m in modules:
         (out / "api" / f"{m}.html").write_text(api_page(plan, m, by_module.get(m)), encoding="utf-8")
-    for a in plan["answers"] + plan.get("exercises", []):
+    for a in plan["answers"] + plan.get("exercises", []) + plan.get("solutions", []):
         (out / a["href"]).parent.mkdir(exist_ok=True)
         nb = nbformat.read(a["path"], as_version=4)
         (out / a["href"]).write_text(render_chapter(nb, a["path"].parent, a["site"]), encoding="utf-8")

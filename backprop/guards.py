@@ -1075,20 +1075,20 @@ def check_scaling_report(models, nets, Ps, overlap):
         raise ValueError(f"{fn}: overlap must be None or the name of one of the models, {list(models)}, got {overlap!r}")
 
 # %% ../nbs/90_guards.ipynb #e4580ef5
-def _check_exercise_name(caller, name, exercises):
-    "Raise a clear error unless `name` is a string naming one of `exercises`; a near miss gets a did-you-mean."
+def _check_name(caller, name, known, what="exercise", example="sigmoid", listed="exercises and puzzles"):
+    "Raise a clear error unless `name` is a string naming one of `known` (exercises, or appendix 99's models); a near miss gets a did-you-mean."
     import difflib
     if not isinstance(name, str):
-        raise TypeError(f"{caller}: the first argument is the exercise's name, a string such as 'sigmoid'; got {type(name).__name__}")
-    if name not in exercises:
-        near = difflib.get_close_matches(name.lower(), exercises, n=3, cutoff=0.5)
+        raise TypeError(f"{caller}: the first argument is the {what}'s name, a string such as {example!r}; got {type(name).__name__}")
+    if name not in known:
+        near = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
-        raise ValueError(f"{caller}: there is no exercise {name!r}; {hint}The exercises and puzzles: {', '.join(exercises)}")
+        raise ValueError(f"{caller}: there is no {what} {name!r}; {hint}The {listed}: {', '.join(known)}")
 
 def check_grade(name, fn, exercises, seed=0):
     "Raise a clear error unless `name` is one of `exercises` (name -> Exercise), `fn` a function taking its parameters, `seed` a seed."
     import inspect
-    _check_exercise_name("grade", name, exercises)
+    _check_name("grade", name, exercises)
     _check_seed("grade", "seed", seed)
     want = exercises[name].params
     call = f"{name}_grad({', '.join(want)})"
@@ -1105,7 +1105,7 @@ def check_grade(name, fn, exercises, seed=0):
 # %% ../nbs/90_guards.ipynb #d33973d4
 def check_hint(name, n, exercises):
     "Raise a clear error unless `name` names one of `exercises` that has hints, and n is None or one of their numbers."
-    _check_exercise_name("hint", name, exercises)
+    _check_name("hint", name, exercises)
     count = len(exercises[name].hints)
     if not count: raise ValueError(f"hint: the exercise {name!r} has no hints yet")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
@@ -1601,13 +1601,8 @@ def check_step_model(forward, steps, make, cases, fused, output, namespace):
 
 # %% ../nbs/90_guards.ipynb #810b75c8
 def _step_model(fn, model, models):
-    "The StepModel that `model` names in `models`, or a clear error."
-    if not isinstance(model, str):
-        raise TypeError(f"{fn}: the first argument is the model's name, a string such as 'mlp'; got {type(model).__name__}")
-    if model not in models:
-        near = difflib.get_close_matches(model, models, n=2, cutoff=0.5)
-        hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
-        raise ValueError(f"{fn}: there is no model {model!r}; {hint}The models: {', '.join(models)}")
+    "The StepModel that `model` names in `models`, or a clear error (appendix 97's check of a name)."
+    _check_name(fn, model, models, "model", "mlp", "models")
     return models[model]
 
 # %% ../nbs/90_guards.ipynb #7560f020

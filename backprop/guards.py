@@ -26,9 +26,10 @@ __all__ = ['MNIST_SAMPLE_SHA256', 'BLOCK_SAVED', 'GPT_SAVED', 'check_load_mnist_
            'check_gelu_backward', 'check_crossentropy_backward', 'check_block_shapes', 'check_block_forward',
            'check_block_backward', 'check_decode', 'check_names_streams', 'check_get_batch', 'check_init_gpt',
            'check_gpt_forward', 'check_gpt_backward', 'check_adam_step', 'check_train_step', 'check_evaluate',
-           'check_sample_names', 'check_lin_jvp', 'check_relu_jvp', 'check_mse_jvp', 'check_mlp_jvp', 'check_ag_t',
-           'check_ag_shape', 'check_ag_hvp', 'check_saved_by', 'check_checkpointed', 'check_rounded',
-           'check_mlp_grads_rounded', 'check_dynamic_scaler']
+           'check_sample_names', 'check_step_model', 'check_grade_step', 'check_grade_steps', 'check_forward_values',
+           'check_backward_by_steps', 'check_step_result', 'check_your_blocks', 'check_lin_jvp', 'check_relu_jvp',
+           'check_mse_jvp', 'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp', 'check_saved_by',
+           'check_checkpointed', 'check_rounded', 'check_mlp_grads_rounded', 'check_dynamic_scaler']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers, os
@@ -1074,20 +1075,20 @@ def check_scaling_report(models, nets, Ps, overlap):
         raise ValueError(f"{fn}: overlap must be None or the name of one of the models, {list(models)}, got {overlap!r}")
 
 # %% ../nbs/90_guards.ipynb #e4580ef5
-def _check_exercise_name(caller, name, exercises):
-    "Raise a clear error unless `name` is a string naming one of `exercises`; a near miss gets a did-you-mean."
+def _check_name(caller, name, known, what="exercise", example="sigmoid", listed="exercises and puzzles"):
+    "Raise a clear error unless `name` is a string naming one of `known` (exercises, or appendix 99's models); a near miss gets a did-you-mean."
     import difflib
     if not isinstance(name, str):
-        raise TypeError(f"{caller}: the first argument is the exercise's name, a string such as 'sigmoid'; got {type(name).__name__}")
-    if name not in exercises:
-        near = difflib.get_close_matches(name.lower(), exercises, n=3, cutoff=0.5)
+        raise TypeError(f"{caller}: the first argument is the {what}'s name, a string such as {example!r}; got {type(name).__name__}")
+    if name not in known:
+        near = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
-        raise ValueError(f"{caller}: there is no exercise {name!r}; {hint}The exercises and puzzles: {', '.join(exercises)}")
+        raise ValueError(f"{caller}: there is no {what} {name!r}; {hint}The {listed}: {', '.join(known)}")
 
 def check_grade(name, fn, exercises, seed=0):
     "Raise a clear error unless `name` is one of `exercises` (name -> Exercise), `fn` a function taking its parameters, `seed` a seed."
     import inspect
-    _check_exercise_name("grade", name, exercises)
+    _check_name("grade", name, exercises)
     _check_seed("grade", "seed", seed)
     want = exercises[name].params
     call = f"{name}_grad({', '.join(want)})"
@@ -1104,7 +1105,7 @@ def check_grade(name, fn, exercises, seed=0):
 # %% ../nbs/90_guards.ipynb #d33973d4
 def check_hint(name, n, exercises):
     "Raise a clear error unless `name` names one of `exercises` that has hints, and n is None or one of their numbers."
-    _check_exercise_name("hint", name, exercises)
+    _check_name("hint", name, exercises)
     count = len(exercises[name].hints)
     if not count: raise ValueError(f"hint: the exercise {name!r} has no hints yet")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
@@ -1519,6 +1520,191 @@ def check_evaluate(params, stream, n_head, block_size):
 def check_sample_names(params, n_head, n, max_len, generator):
     _check_gpt_params("sample_names", params, n_head)
     _check_count("sample_names", "n", n); _check_count("sample_names", "max_len", max_len); _check_generator("sample_names", generator)
+
+# %% ../nbs/90_guards.ipynb #3dd3cb8e
+import ast, builtins, difflib, inspect, re, weakref
+from collections.abc import Mapping
+
+_STEP = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:->\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*))?\s*")
+_NOT_READ = {"torch", "math", *dir(builtins)}      # what a forward's line may use besides the forward's own names
+
+def _assignments(fn, forward):
+    "The lines of `forward`: [(the names assigned, the expression's node, the line's source)]; each must be `a = ...` or `a, b = ...`."
+    if not isinstance(forward, str): raise TypeError(f"{fn}: forward must be a string of lines `name = expression`, got {type(forward).__name__}")
+    try: body = ast.parse(forward).body
+    except SyntaxError as e: raise ValueError(f"{fn}: line {e.lineno} of the forward is not Python: {e.msg}") from None
+    lines = []
+    for s in body:
+        t = s.targets[0] if isinstance(s, ast.Assign) and len(s.targets) == 1 else None
+        names = t.elts if isinstance(t, ast.Tuple) else [t]
+        if not all(isinstance(n, ast.Name) for n in names):
+            raise ValueError(f"{fn}: each line of the forward must assign one name or a tuple of names (`a = ...`, "
+                             f"`a, b = ...`), got {ast.get_source_segment(forward, s)!r}")
+        lines.append((tuple(n.id for n in names), s.value, ast.get_source_segment(forward, s)))
+    if not lines: raise ValueError(f"{fn}: the forward has no line `name = expression`")
+    return lines
+
+# %% ../nbs/90_guards.ipynb #c429d81f
+def _reads(node, known=()):
+    "The names an expression reads, in the order they appear, besides torch, math, Python's builtins and `known` ones."
+    names = sorted((n for n in ast.walk(node) if isinstance(n, ast.Name)), key=lambda n: (n.lineno, n.col_offset))
+    return list(dict.fromkeys(n.id for n in names if n.id not in _NOT_READ and n.id not in known))
+
+
+_SIGNATURES = weakref.WeakKeyDictionary()      # function -> its parameters
+
+def _parameters(f):
+    "The parameters of function f, read once per function: inspect.signature is slow, and a training loop asks at every step."
+    try: return _SIGNATURES[f]
+    except (KeyError, TypeError): pass
+    params = list(inspect.signature(f).parameters.values())
+    try: _SIGNATURES[f] = params
+    except TypeError: pass                     # a callable that takes no weak reference: read again next time
+    return params
+
+def _step_parts(step):
+    "A step's name and the gradients it returns: 'dout' -> ('dout', ('dout',)); 'f -> da, db' -> ('f', ('da', 'db'))."
+    m = _STEP.fullmatch(step)
+    return m[1], tuple(o.strip() for o in m[2].split(",")) if m[2] else (m[1],)
+
+# %% ../nbs/90_guards.ipynb #94c995dc
+def check_step_model(forward, steps, make, cases, fused, output, namespace):
+    "Raise a clear error unless `forward` is lines `name = ...`, each step returns 'd' + values of it (a fused one, a step's), `output` is one of them, `make` is a function and `cases` a list of dicts."
+    fn, lines = "StepModel", _assignments("StepModel", forward)
+    if not isinstance(namespace, Mapping): raise TypeError(f"{fn}: namespace must be a dict of the names the lines call, got {type(namespace).__name__}")
+    made = [t for targets, _, _ in lines for t in targets]
+    names = list(dict.fromkeys(r for _, v, _ in lines for r in _reads(v, namespace) if r not in made)) + made
+    if output is not None and output not in made: raise ValueError(f"{fn}: output must be a value the forward makes ({', '.join(made)}), got {output!r}")
+    for i, (_, v, src) in enumerate(lines):
+        if early := [r for r in _reads(v, namespace) if r in {t for later, _, _ in lines[i:] for t in later}]:
+            raise ValueError(f"{fn}: the line {src!r} reads {early[0]}, which a line at or after it assigns")
+    if twice := [n for n in made if made.count(n) > 1]: raise ValueError(f"{fn}: {twice[0]} is assigned twice; every value needs its own name")
+    if clash := [n for n in names if n.startswith("d") and n[1:] in names]:
+        raise ValueError(f"{fn}: the value {clash[0]} reads as the gradient of {clash[0][1:]}; rename one of them")
+    for what, ss in (("steps", steps), ("fused", fused)):
+        if not isinstance(ss, list) or not (ss or what == "fused") or not all(isinstance(s, str) and _STEP.fullmatch(s) for s in ss):
+            raise ValueError(f"{fn}: {what} must be a list of strings 'dname' or 'block_backward -> da, db', got {ss!r}")
+    given, seen = "d" + (output or made[-1]), set()
+    for name, outs in map(_step_parts, steps):
+        for o in outs:
+            if not (o.startswith("d") and o[1:] in names):
+                raise ValueError(f"{fn}: step {name} returns {o}, which is not 'd' + a value of the forward ({', '.join(names)})")
+            if o == given: raise ValueError(f"{fn}: step {name} returns {o}, which is given: the backward starts from it")
+            if o in seen: raise ValueError(f"{fn}: {o} is returned by two steps; each gradient has one step")
+            seen.add(o)
+    for name, outs in map(_step_parts, fused):
+        if name in seen or name in [_step_parts(s)[0] for s in steps] or not set(outs) <= seen:
+            raise ValueError(f"{fn}: the fused step {name} must have a name of its own and return gradients that steps return, got {outs}")
+    if not callable(make): raise TypeError(f"{fn}: make must be a function make(gen, **sizes) -> the inputs by name, got {type(make).__name__}")
+    if not isinstance(cases, list) or not cases or not all(isinstance(c, dict) for c in cases):
+        raise ValueError(f"{fn}: cases must be a non-empty list of dicts of sizes, got {cases!r}")
+
+# %% ../nbs/90_guards.ipynb #810b75c8
+def _step_model(fn, model, models):
+    "The StepModel that `model` names in `models`, or a clear error (appendix 97's check of a name)."
+    _check_name(fn, model, models, "model", "mlp", "models")
+    return models[model]
+
+# %% ../nbs/90_guards.ipynb #7560f020
+def _step_refusal(fn, m, f, name=None):
+    "Why `f` cannot be graded as step `name` (by default its own __name__) of StepModel m: an exception to raise, or None."
+    steps = list(m.outputs)                                   # in backward order; m.returns adds the fused steps
+    if not callable(f) or isinstance(f, type):
+        return TypeError(f"{fn}: a step is a function, such as def {name or steps[0]}(...): return ...; got {type(f).__name__}"
+                         + (": pass the function itself, without calling it" if name is None else ""))
+    name = name or getattr(f, "__name__", "?")
+    if name not in m.returns:
+        near = difflib.get_close_matches(name, m.returns, n=2, cutoff=0.6)
+        return ValueError(f"{fn}: {name} is not a step of this model; " + (f"did you mean {' or '.join(near)}? " if near else "")
+                          + f"A step is named after what it returns. The steps, in backward order: {', '.join(steps)}"
+                          + (f"; the fused ones: {', '.join(m.fused)}" if m.fused else ""))
+    try: params = _parameters(f)
+    except (TypeError, ValueError): return TypeError(f"{fn}: {name} has no signature to read its parameters from; write it with def")
+    if odd := [p.name for p in params if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]:
+        return TypeError(f"{fn}: {name}'s parameter {odd[0]} is not a plain name: each parameter is bound by its name, so no *args, **kwargs or /")
+    earlier = m.before[name]                                  # the gradients computed before this step
+    for p in (p.name for p in params):
+        if p in m.names or p in earlier: continue
+        if p in m.returns[name]: why = f"{p} is what {name} returns, so it cannot be one of its inputs"
+        elif p.startswith("d") and p[1:] in m.names:
+            later = next((s for s in steps if p in m.outputs[s]), None)
+            why = (f"{p} is not available yet: step {later} computes it, after {name} in the backward order" if later
+                   else f"no step computes {p}")
+            why += f". {name} may use the forward's values and the gradients computed before it: {', '.join(earlier)}"
+        else:
+            near = difflib.get_close_matches(p, m.names + earlier, n=2, cutoff=0.6)
+            why = (f"{p} is not a name of the forward; " + (f"did you mean {' or '.join(near)}? " if near else "")
+                   + f"Its values: {', '.join(m.names)}; a gradient is 'd' + a value")
+        return ValueError(f"{fn}: {name}({', '.join(q.name for q in params)}): {why}")
+
+# %% ../nbs/90_guards.ipynb #973439bb
+def check_grade_step(model, fn, seed, models):
+    "Raise a clear error unless `model` names one of `models`, `fn` is one of its steps whose parameters are names it may use, and `seed` a seed."
+    if problem := _step_refusal("grade_step", _step_model("grade_step", model, models), fn): raise problem
+    _check_seed("grade_step", "seed", seed)
+
+def check_grade_steps(model, namespace, seed, models, fn="grade_steps"):
+    "Raise a clear error unless `model` names one of `models`, `namespace` is a dict of your functions by name, and `seed` a seed."
+    _step_model(fn, model, models)
+    if not isinstance(namespace, Mapping):
+        raise TypeError(f"{fn}: namespace must be a dict of your step functions by name, such as globals(); got {type(namespace).__name__}")
+    _check_seed(fn, "seed", seed)
+
+def _check_values(fn, m, values, what):
+    "Raise a clear error unless `values` is a dict holding each of `what` (names of StepModel m)."
+    if not isinstance(values, Mapping): raise TypeError(f"{fn}: values must be a dict (name -> value), got {type(values).__name__}")
+    if missing := [n for n in what if n not in values]:
+        raise ValueError(f"{fn}: {', '.join(missing)} missing from the values; expected {', '.join(what)}")
+
+def check_forward_values(model, inputs, models):
+    "Raise a clear error unless `inputs` holds every input of the model's forward, and nothing else."
+    m = _step_model("forward_values", model, models)
+    _check_values("forward_values", m, inputs, m.inputs)
+    if extra := [n for n in inputs if n not in m.inputs]:
+        raise ValueError(f"forward_values: {', '.join(map(str, extra))} not an input of the forward; its inputs: {', '.join(m.inputs)}")
+
+# %% ../nbs/90_guards.ipynb #4f36dc62
+def check_backward_by_steps(model, namespace, values, upstream, models):
+    "Raise a clear error unless every step of the model is a function in `namespace`, `values` holds every value of its forward, and `upstream` is its last value's gradient."
+    m = _step_model("backward_by_steps", model, models)
+    check_grade_steps(model, namespace, 0, models, "backward_by_steps")
+    if isinstance(values, Mapping) and any(s in values for s in m.outputs) and not any(s in namespace for s in m.outputs):
+        raise TypeError("backward_by_steps: namespace (your steps, e.g. globals()) and values (the forward's, from forward_values) look swapped")
+    for step in m.outputs:
+        if step not in namespace: raise ValueError(f"backward_by_steps: step {step} is not written yet; grade_steps shows which are")
+        if problem := _step_refusal("backward_by_steps", m, namespace[step], step): raise problem
+    _check_values("backward_by_steps", m, values, m.names)
+    last = values[m.output]
+    if upstream is None and isinstance(last, torch.Tensor) and last.ndim:
+        raise ValueError(f"backward_by_steps: the output, {m.output}, has shape {_shape(last)}, not a loss's (): pass its gradient as upstream")
+    if upstream is not None and not (isinstance(upstream, torch.Tensor) and isinstance(last, torch.Tensor) and upstream.shape == last.shape):
+        raise ValueError(f"backward_by_steps: upstream must be the gradient of {m.output}, a tensor of its shape")
+
+# %% ../nbs/90_guards.ipynb #08f2e7ce
+def check_step_result(step, outs, got, values):
+    "Raise a clear error unless `got`, what `step` returned, holds the gradients `outs`, each a tensor of its value's shape."
+    if len(outs) > 1 and not (isinstance(got, (tuple, list)) and len(got) == len(outs)):
+        raise TypeError(f"backward_by_steps: {step} must return {len(outs)} gradients ({', '.join(outs)}), got {type(got).__name__}")
+    for o, g in zip(outs, got if len(outs) > 1 else [got]):
+        v = values[o[1:]]
+        if not isinstance(g, torch.Tensor) or g.shape != v.shape or not g.is_floating_point():
+            raise ValueError(f"backward_by_steps: {step} returned {o} as " + (f"{g.dtype} of shape {_shape(g)}" if isinstance(g, torch.Tensor)
+                             else type(g).__name__) + f"; expected a float tensor of shape {_shape(v)}, the shape of {o[1:]}. "
+                             f"grade_step says what is wrong with it")
+
+def check_your_blocks(namespace, blocks, module):
+    "Raise a clear error unless `namespace` holds each of `blocks` as a function whose parameters are `module`'s function's, in order."
+    if not isinstance(namespace, Mapping):
+        raise TypeError(f"your_blocks: namespace must be a dict of your functions by name, such as globals(); got {type(namespace).__name__}")
+    for step in blocks:
+        f, theirs = namespace.get(step), [p.name for p in _parameters(getattr(module, step))]
+        if not callable(f) or isinstance(f, type):
+            raise ValueError(f"your_blocks: {step} is " + ("not written yet" if f is None else f"a {type(f).__name__}, not a function")
+                             + "; grade_blocks shows which blocks are right")
+        mine = [p.name for p in _parameters(f)]
+        if mine != theirs:
+            raise TypeError(f"your_blocks: your {step}({', '.join(mine)}) must take chapter 15's parameters, in its order: "
+                            f"{step}({', '.join(theirs)}); chapter 16's gpt_backward passes them by position")
 
 # %% ../nbs/90_guards.ipynb #26ef0bfd
 def _check_tangent(fn, name, primal, tangent):

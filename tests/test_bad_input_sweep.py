@@ -30,6 +30,7 @@ import pytest
 import torch
 
 import backprop
+import backprop.gpt as gpt_blocks
 from backprop.check import GradReport, GradRow, GradTable, check_grads, compare_grads, diagnose, rel_error
 from backprop.data import (MNIST_SAMPLE, build_dataset, download_mnist, load_mnist, load_mnist_sample, load_names, normalise,
                            split_names, train_valid_split)
@@ -63,12 +64,14 @@ from backprop.gpt import (attention_backward, attention_forward, block_backward,
                           layernorm_backward, layernorm_forward, linear_backward, linear_forward)
 from backprop.gpt_model import (adam_step, autograd_train_step, decode, evaluate, get_batch, gpt_backward, gpt_forward,
                                 init_gpt, names_streams, sample_names, train_step)
+from backprop.steps import StepModel, backward_by_steps, forward_values, grade_blocks, grade_step, grade_steps, your_blocks
 
 # backprop.parallel's calls that need two workers that disagree are in tests/test_parallel.py, and what a learner's
 # function does wrong is graded in tests/test_exercises.py; backprop.guards is reached through the rest.
 MODULES = ["backprop.data", "backprop.matmul", "backprop.forward", "backprop.grads", "backprop.check", "backprop.layers",
            "backprop.train", "backprop.losses", "backprop.autograd", "backprop.fast", "backprop.parallel", "backprop.exercises",
-           "backprop.charmlp", "backprop.gpt", "backprop.gpt_model", "backprop.forward_mode", "backprop.memory", "backprop.cli"]
+           "backprop.charmlp", "backprop.gpt", "backprop.gpt_model", "backprop.forward_mode", "backprop.memory", "backprop.steps",
+           "backprop.cli"]
 KINDS = ("shape", "dtype", "order", "value")
 PACKAGE_DIR = Path(backprop.__file__).resolve().parent
 
@@ -135,6 +138,35 @@ def tiny_fit(params=None, data=None, **kw):
     "fit on tiny_data, one quiet epoch unless told otherwise: a fraction of a second."
     kw = dict(epochs=1, bs=4, verbose=False) | kw
     return fit(init_params(3, 2) if params is None else params, tiny_data() if data is None else data, **kw)
+
+
+def dl2(dout, w2): return dout @ w2.T                   # a right step of appendix 99's "mlp"
+def dl1_too_soon(dl2, dw1): return dl2                   # dw1 comes after dl1
+dl1_too_soon.__name__ = "dl1"
+
+
+def entered(context):
+    "Enter and leave a context manager (its checks run on entering)."
+    with context: pass
+
+
+def layernorm_backward_x(dout, x, w, mean, rstd): return dout, w, w      # chapter 15's parameters, one renamed
+
+
+def mlp_values():
+    "Every value of appendix 99's 'mlp' forward on a small batch (float64)."
+    g = torch.Generator().manual_seed(0)
+    inputs = {n: torch.randn(*s, generator=g, dtype=torch.float64)
+              for n, s in dict(inp=(4, 3), w1=(3, 2), b1=(2,), w2=(2, 1), b2=(1,), targ=(4,)).items()}
+    return forward_values("mlp", inputs)
+
+
+def mlp_steps(**changed):
+    "Right steps of 'mlp' (chapter 3's lines), some replaced."
+    steps = dict(dout=lambda out, targ: 2. * (out.squeeze(-1) - targ).unsqueeze(-1) / len(out), dl2=dl2,
+                 dw2=lambda dout, l2: l2.T @ dout, db2=lambda dout: dout.sum(0), dl1=lambda dl2, l1: (l1 > 0).double() * dl2,
+                 dinp=lambda dl1, w1: dl1 @ w1.T, dw1=lambda dl1, inp: inp.T @ dl1, db1=lambda dl1: dl1.sum(0))
+    return {**steps, **changed}
 
 
 def first_batch(*args, **kw):
@@ -993,6 +1025,55 @@ SWEEP = {
         bad("shape", lambda: plot_watch({"acts": [with_g(T(4, 3), T(4, 3))], "dead": [[0.], [0., 1.]], "update/data": [[0.]]}), ValueError,
             r"log\['dead'\] must hold one row per step, at least one, all of one length"),
     ],
+    # backprop.steps (appendix 99): a learner's steps, bound by their parameters' names
+    "backprop.steps.grade_step": [
+        bad("value", lambda: grade_step("mpl", dl2), ValueError, r"grade_step: there is no model 'mpl'; did you mean 'mlp'\?"),
+        bad("order", lambda: grade_step(dl2, "mlp"), TypeError, r"grade_step: the first argument is the model's name, a string such as 'mlp'; got function"),
+        bad("dtype", lambda: grade_step("mlp", dl2(T(2, 1), T(3, 1))), TypeError, r"grade_step: a step is a function, .* got Tensor: pass the function itself"),
+        bad("value", lambda: grade_step("mlp", dl1_too_soon), ValueError, r"grade_step: dl1\(dl2, dw1\): dw1 is not available yet: step dw1 computes it, after dl1"),
+        bad("shape", lambda: grade_step("mlp", lambda dout, w2: dout), ValueError, r"grade_step: <lambda> is not a step of this model"),
+        bad("dtype", lambda: grade_step("mlp", dl2, seed="0"), TypeError, r"grade_step: seed must be an int, got '0' \(str\)"),
+    ],
+    "backprop.steps.grade_blocks": [
+        bad("dtype", lambda: grade_blocks([dl2]), TypeError, r"grade_blocks: namespace must be a dict of your step functions by name, such as globals\(\); got list"),
+        bad("value", lambda: grade_blocks({}, seed=-1), ValueError, r"grade_blocks: seed must be an int from 0 to 4,294,967,295, got -1"),
+        bad("order", lambda: grade_blocks(0, {}), TypeError, r"grade_blocks: namespace must be a dict of your step functions by name, such as globals\(\); got int"),
+        bad("shape", lambda: grade_blocks({}, seed=1.5), TypeError, r"grade_blocks: seed must be an int, got 1.5 \(float\)"),
+    ],
+    "backprop.steps.your_blocks": [
+        bad("dtype", lambda: entered(your_blocks([dl2])), TypeError, r"your_blocks: namespace must be a dict of your functions by name, such as globals\(\); got list"),
+        bad("value", lambda: entered(your_blocks({})), ValueError, r"your_blocks: crossentropy_backward is not written yet; grade_blocks shows which blocks are right"),
+        bad("order", lambda: entered(your_blocks({**vars(gpt_blocks), "layernorm_backward": layernorm_backward_x})), TypeError,
+            r"your_blocks: your layernorm_backward\(dout, x, w, mean, rstd\) must take chapter 15's parameters, in its order: layernorm_backward\(dout, inp, w, mean, rstd\)"),
+        bad("shape", lambda: entered(your_blocks({**vars(gpt_blocks), "linear_backward": T(2)})), ValueError, r"your_blocks: linear_backward is a Tensor, not a function"),
+    ],
+    "backprop.steps.grade_steps": [
+        bad("value", lambda: grade_steps("nope", {}), ValueError, r"grade_steps: there is no model 'nope'"),
+        bad("value", lambda: grade_steps("mlp", {}, seed=2**40), ValueError, r"grade_steps: seed must be an int from 0 to 4,294,967,295"),
+        bad("order", lambda: grade_steps({}, "mlp"), TypeError, r"grade_steps: the first argument is the model's name"),
+        bad("dtype", lambda: grade_steps("mlp", [dl2]), TypeError, r"grade_steps: namespace must be a dict of your step functions by name, such as globals\(\); got list"),
+    ],
+    "backprop.steps.forward_values": [
+        bad("value", lambda: forward_values("mlp", dict(inp=T(4, 3))), ValueError, r"forward_values: w1, b1, w2, b2, targ missing from the values"),
+        bad("value", lambda: forward_values("mlp", {**{n: T(1) for n in ("inp", "w1", "b1", "w2", "b2", "targ")}, "l1": T(1)}), ValueError, r"forward_values: l1 not an input of the forward"),
+        bad("dtype", lambda: forward_values("mlp", [T(4, 3)]), TypeError, r"forward_values: values must be a dict \(name -> value\), got list"),
+        bad("order", lambda: forward_values({}, "mlp"), TypeError, r"forward_values: the first argument is the model's name"),
+    ],
+    "backprop.steps.backward_by_steps": [
+        bad("value", lambda: backward_by_steps("mlp", mlp_steps(db1=None), mlp_values()), TypeError, r"backward_by_steps: a step is a function, such as def db1"),
+        bad("value", lambda: backward_by_steps("mlp", {k: v for k, v in mlp_steps().items() if k != "dw1"}, mlp_values()), ValueError, r"backward_by_steps: step dw1 is not written yet"),
+        bad("shape", lambda: backward_by_steps("mlp", mlp_steps(db2=lambda dout: dout), mlp_values()), ValueError, r"backward_by_steps: db2 returned db2 as torch.float64 of shape \(4, 1\); expected a float tensor of shape \(1,\)"),
+        bad("value", lambda: backward_by_steps("mlp", mlp_steps(), {"l1": T(1)}), ValueError, r"backward_by_steps: inp, w1, b1, w2, b2, targ, l2, out, loss missing from the values"),
+        bad("order", lambda: backward_by_steps("mlp", mlp_values(), mlp_steps()), TypeError, r"backward_by_steps: namespace \(your steps, e.g. globals\(\)\) and values .* look swapped"),
+        bad("shape", lambda: backward_by_steps("mlp", mlp_steps(), mlp_values(), upstream=T(3)), ValueError, r"backward_by_steps: upstream must be the gradient of loss, a tensor of its shape"),
+    ],
+    "backprop.steps.StepModel": [
+        bad("value", lambda: StepModel("y = x * w\nz = y.sum()", ["dz"], None, [{}]), ValueError, r"StepModel: step dz returns dz, which is given"),
+        bad("value", lambda: StepModel("y = x *", ["dy"], None, [{}]), ValueError, r"StepModel: line 1 of the forward is not Python"),
+        bad("order", lambda: StepModel(["dy"], "y = x * w", None, [{}]), TypeError, r"StepModel: forward must be a string of lines `name = expression`, got list"),
+        bad("dtype", lambda: StepModel("y = x * w\nz = y.sum()", ["dy"], None, [{}]), TypeError, r"StepModel: make must be a function make\(gen, \*\*sizes\)"),
+        bad("shape", lambda: StepModel("y = x * w\nz = y.sum()", ["dy"], lambda g: {}, []), ValueError, r"StepModel: cases must be a non-empty list of dicts"),
+    ],
 }
 
 # Bad calls that do not (yet) raise a clear error from backprop's own checks. Each is reported to the lead,
@@ -1007,6 +1088,10 @@ EXEMPT = {
     "backprop.memory.segment_bounds": "arithmetic on two counts that checkpointed_backward has already checked",
     "backprop.check.Row": "a plain record (dataclass) of one comparison, filled by check_grads; it takes any values",
     "backprop.check.GradRow": "a plain record (dataclass) of one named gradient, filled by compare_grads; it takes any values",
+    "backprop.steps.Line": "a plain record (dataclass) of one parsed line of a forward, made by StepModel from checked text",
+    "backprop.steps.HiddenCase": "a plain record (dataclass) of one hidden case's values and gradients, made by the grader",
+    "backprop.steps.StepRow": "a plain record (dataclass) of one row of grade_steps' table",
+    "backprop.steps.StepTable": "a plain record (dataclass) of what grade_steps found",
 }
 
 

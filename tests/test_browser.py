@@ -53,6 +53,9 @@ EXERCISE_NB, EXERCISE = "nbs/exercises/03_activations_and_losses.ipynb", "sigmoi
 PUZZLE_NB, PUZZLE = "nbs/exercises/04_puzzles.ipynb", "cumsum"
 PUZZLE_WRONG = ["def cumsum_grad(x, out):", "x.g = out.g.cumsum(0)"]       # summed from the wrong end
 PUZZLE_HOW = dict(expect="wrong on", picture=True, then=('hint("cumsum")', "Hint 1 of 3 for cumsum:"))
+# A step of chapter 14's backward, typed into its exercise notebook and graded by appendix 99's grade_step.
+STEP_NB, STEP = "nbs/exercises/14_mlp_by_hand.ipynb", "dprobs"
+BLOCK_NB, BLOCK = "nbs/exercises/15_gpt_by_hand.ipynb", "gelu_backward"    # and a block of chapter 15's GPT
 MATHJAX_PLUGIN = "@jupyterlab/mathjax-extension"
 
 
@@ -80,6 +83,12 @@ def solution_lines(name):
     "The lines of the reference solution of exercise `name`, as a person types them: no comments, no indentation."
     from exercise_solutions import SOLUTIONS
     return [line.split("#")[0].strip() for line in inspect.getsource(SOLUTIONS[name]).splitlines()]
+
+
+def step_lines(model, step):
+    "The lines of the reference step `step` of `model` (tests/step_solutions.py), as a person types them."
+    from step_solutions import SOURCES
+    return [line.split("#")[0].strip() for line in SOURCES[model][step].splitlines()]
 
 
 def _notebook(cells):
@@ -139,7 +148,8 @@ async def _run_everything(tmp):
             res["lab"], res["lab_blocked"] = await browser.run_lab(
                 chromium, tmp, rels + special, ARTIFACTS, disable={f"nbs/{UNTYPESET}": [MATHJAX_PLUGIN]}, on_done=saved,
                 first=special,               # the broken ones first: their sites are built and checked while the chapters run
-                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE)), (PUZZLE_NB, PUZZLE, PUZZLE_WRONG, PUZZLE_HOW)])
+                exercises=[(EXERCISE_NB, EXERCISE, solution_lines(EXERCISE)), (PUZZLE_NB, PUZZLE, PUZZLE_WRONG, PUZZLE_HOW),
+                           (STEP_NB, STEP, step_lines("charmlp", STEP)), (BLOCK_NB, BLOCK, step_lines("gpt_gelu", BLOCK))])
             res["lab_seconds"] = time.monotonic() - t0
             t0 = time.monotonic()
             res["site"], res["site_blocked"] = await site_check
@@ -232,6 +242,23 @@ def test_a_learner_types_a_wrong_puzzle_answer_sees_its_jacobian_and_asks_for_a_
     assert any(n.startswith("the grader drew 1 picture") for n in rep.notes), str(rep)
     assert any(n.startswith('hint("cumsum") printed: Hint 1 of 3') for n in rep.notes), str(rep)
     assert (ARTIFACTS / f"lab-exercise-{Path(PUZZLE_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
+
+
+def test_a_learner_types_a_step_of_chapter_14s_backward_and_the_step_grader_says_correct(run):
+    """The same in the exercise of chapter 14: the stub of one step (`def dprobs():`) replaced, typed key by key, by
+    a step with its parameters; Run All Cells: its grader cell says correct, every other step not implemented yet."""
+    rep = run["lab"][f"{STEP_NB}: {STEP}"]
+    assert not rep.problems, str(rep)
+    assert any(f"{STEP}: correct on all" in n for n in rep.notes), str(rep)
+    assert (ARTIFACTS / f"lab-exercise-{Path(STEP_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
+
+
+def test_a_learner_types_a_block_of_the_gpt_and_the_step_grader_says_correct(run):
+    "And in the GPT's: chapter 15's GELU backward typed over its stub (its signature kept), graded correct on its block."
+    rep = run["lab"][f"{BLOCK_NB}: {BLOCK}"]
+    assert not rep.problems, str(rep)
+    assert any(f"{BLOCK}: correct on all" in n for n in rep.notes), str(rep)
+    assert (ARTIFACTS / f"lab-exercise-{Path(BLOCK_NB).stem}.png").stat().st_size > 10_000, "no screenshot"
 
 
 QUOTED = [nb for nb in NOTEBOOKS if nb.stem in {e["nb"] for e in quoted_numbers.QUOTES}]

@@ -26,7 +26,8 @@ from backprop.guards import _shape
 from exercise_solutions import SOLUTIONS
 
 root = Path(__file__).resolve().parent.parent
-BOOKS = sorted((root / "nbs" / "exercises").glob("*.ipynb"))
+# The notebooks of appendix 97's exercises (those of appendix 99's steps: tests/test_step_notebooks.py).
+BOOKS = sorted(b for b in (root / "nbs" / "exercises").glob("*.ipynb") if "from backprop.exercises import" in b.read_text())
 WORKED = sorted((root / "nbs" / "solutions").glob("*.ipynb"))
 EVERY = {**E.EXERCISES, **E.PUZZLES}
 STUB = re.compile(r"^def (\w+)_grad\(.*\):\n    raise NotImplementedError  # your code: set ", re.S)

@@ -479,11 +479,16 @@ document.addEventListener('readystatechange', () => {
 CELL_SOURCE_JS = """([id, i]) => window.__bpPanels[id].content.widgets[i].model.sharedModel.getSource()"""
 
 
+# The grader cells of the exercise notebooks, and the function each grades: appendix 97's `grade("sigmoid",
+# sigmoid_grad)` (exercise sigmoid, function sigmoid_grad) and appendix 99's `grade_step("charmlp", dprobs)`.
+GRADER_CELLS = ((re.compile(r'grade\("(\w+)"'), "{}_grad"), (re.compile(r'grade_step\("\w+", (\w+)\)'), "{}"))
+
+
 async def solve_in_lab(page, page_errors, nb_path, relpath, name, lines, shots_dir=None, timeout_s=120,
                        expect="correct on all", picture=False, then=None):
     """As a learner does with an exercise notebook: open `relpath` (the notebook `nb_path`, relative to the
-    server's root) as a tab, click into the stub cell of
-    exercise `name` (`def NAME_grad(...)`), select its text and type `lines` over it, key by key, pressing
+    server's root) as a tab, click into the stub cell of exercise `name` (`def NAME_grad(...)`, or for a
+    step of appendix 99 `def NAME(...)`), select its text and type `lines` over it, key by key, pressing
     Enter between lines (the editor indents after the colon), then Run All Cells and read what the grader
     printed under it. A problem unless the typed cell holds the lines as a person would have written them,
     the grader's report for that exercise starts with `expect` ("correct on all", or "wrong on" for a wrong
@@ -491,10 +496,10 @@ async def solve_in_lab(page, page_errors, nb_path, relpath, name, lines, shots_d
     grader's cell must also show an image (a puzzle's Jacobian), loaded. `then`: (line, start) to type into a
     new cell inserted below the grader's cell (b, in command mode) and run (Shift+Enter), whose output must start
     with `start`: e.g. asking for a hint."""
-    rep = Report(f"{Path(relpath).stem}: {name}_grad typed and graded")
-    del page_errors[:]
     cells = [source_of(c) for c in json.loads(Path(nb_path).read_text())["cells"]]
-    stub = next(i for i, src in enumerate(cells) if src.startswith(f"def {name}_grad("))
+    stub = next(i for i, src in enumerate(cells) if src.startswith((f"def {name}_grad(", f"def {name}(")))
+    rep = Report(f"{Path(relpath).stem}: {cells[stub][4:].split('(')[0]} typed and graded")
+    del page_errors[:]
     async with _notebook_tab(page, relpath, rep) as panel_id:
         p = f"#{panel_id}"
         if not await _wait_for(page, _kernel_ready_js(p), 90):
@@ -515,11 +520,12 @@ async def solve_in_lab(page, page_errors, nb_path, relpath, name, lines, shots_d
         dom = await page.evaluate(READ_CELLS_JS, f"{p} .jp-Notebook")
         shown = await page.evaluate(OUTPUT_TEXTS_JS, p)
         for i, src in enumerate(cells):
-            graded = re.match(r'grade\("(\w+)"', src)
-            want_out = f"{graded[1]}_grad: " + (expect if graded[1] == name else "not implemented yet") if graded else None
+            graded = next(((m[1], fmt) for pattern, fmt in GRADER_CELLS if (m := pattern.match(src))), None)
+            want_out = (graded[1].format(graded[0]) + ": " + (expect if graded[0] == name else "not implemented yet")
+                        if graded else None)
             if want_out and not shown[i].startswith(want_out):
                 rep.problems.append(f"cell {i} shows {shown[i][:120]!r}, not {want_out!r}...")
-            elif graded and graded[1] == name:
+            elif graded and graded[0] == name:
                 rep.notes.append(f"the grader printed: {shown[i].splitlines()[0]}")
                 images = [img for img in dom[i]["imgs"] if img["output"]]
                 if picture and not any(img["width"] for img in images):

@@ -8,6 +8,7 @@ __all__ = ['saved_by', 'activation_bytes', 'LiveBytes', 'tracking', 'deep_forwar
 
 # %% ../nbs/18_memory_and_precision.ipynb #e973ba3a
 import math
+from collections import Counter
 import torch
 from torch.autograd.graph import saved_tensors_hooks
 from .forward import mse
@@ -15,37 +16,34 @@ from .guards import check_saved_by, check_checkpointed, check_rounded, check_mlp
 
 # %% ../nbs/18_memory_and_precision.ipynb #50a53457
 def saved_by(fn, *args):
-    "What autograd saves for fn(*args): (shape, dtype, is_param, storage) per saved tensor."
+    "What autograd saves for fn(*args): (shape, dtype, is_param, storage, the storage's bytes) per saved tensor."
     check_saved_by(fn, args)  # a function, tensors among the args: appendix 90
     params = {a.untyped_storage().data_ptr() for a in args if isinstance(a, torch.Tensor) and a.requires_grad}
     saved = []
     def pack(t):
-        key = t.untyped_storage().data_ptr()
-        saved.append((tuple(t.shape), t.dtype, key in params, key)); return t
+        s = t.untyped_storage()
+        saved.append((tuple(t.shape), t.dtype, s.data_ptr() in params, s.data_ptr(), s.nbytes())); return t
     with saved_tensors_hooks(pack, lambda t: t): fn(*args)
     return saved
 
 def activation_bytes(saved):
     "The bytes of the distinct storages in `saved` that are not parameters: the activation memory."
-    sizes = {key: math.prod(shape) * torch.empty((), dtype=dtype).element_size() for shape, dtype, is_param, key in saved if not is_param}
-    return sum(sizes.values())
+    return sum({key: nbytes for *_, is_param, key, nbytes in saved if not is_param}.values())
 
 # %% ../nbs/18_memory_and_precision.ipynb #3c4602d2
 class LiveBytes:
     "Bytes of the distinct activation storages alive (saved by autograd, or kept by us), and their peak."
-    def __init__(self, params=()): self.params, self.held, self.now, self.peak = {p.untyped_storage().data_ptr() for p in params}, {}, 0, 0
+    def __init__(self, params=()): self.params, self.uses, self.now, self.peak = {p.untyped_storage().data_ptr() for p in params}, Counter(), 0, 0
     def add(self, t):
-        key = t.untyped_storage().data_ptr()
-        if key in self.params: return
-        nbytes, count = self.held.get(key, (t.untyped_storage().nbytes(), 0))
-        if count == 0: self.now += nbytes; self.peak = max(self.peak, self.now)
-        self.held[key] = (nbytes, count + 1)
+        s = t.untyped_storage()
+        if s.data_ptr() in self.params: return
+        self.uses[s.data_ptr()] += 1
+        if self.uses[s.data_ptr()] == 1: self.now += s.nbytes(); self.peak = max(self.peak, self.now)
     def remove(self, t):
-        key = t.untyped_storage().data_ptr()
-        if key not in self.held: return
-        nbytes, count = self.held.pop(key)
-        if count > 1: self.held[key] = (nbytes, count - 1)
-        else: self.now -= nbytes
+        s = t.untyped_storage()
+        if self.uses[s.data_ptr()] == 0: return  # a parameter, or never added
+        self.uses[s.data_ptr()] -= 1
+        if self.uses[s.data_ptr()] == 0: self.now -= s.nbytes()  # its last use: freed
 
 class _Token:
     "What the pack hook stores: the saved tensor, counted in `live` for as long as autograd holds it."
@@ -58,7 +56,7 @@ def tracking(live): return saved_tensors_hooks(lambda t: _Token(t, live), lambda
 def deep_forward(h, params, last=True):
     "Layers relu(h @ w + b) for params (w1, b1, w2, b2, ...); without relu after the last if `last`."
     for i in range(0, len(params), 2):
-        h = h @ params[i] + params[i + 1]                          # (N, D) @ (D, D) -> (N, D)
+        h = h @ params[i] + params[i + 1]  # (N, D) @ (D, D) -> (N, D)
         if i + 2 < len(params) or not last: h = torch.relu(h)
     return h
 
@@ -73,16 +71,16 @@ def checkpointed_backward(x, targ, params, k, live=None):
     check_checkpointed(x, targ, params, k)  # shapes, 1 <= k <= n layers: appendix 90
     live, bounds = live or LiveBytes(params), segment_bounds(len(params) // 2, k)
     kept = [x]
-    with torch.no_grad():                                          # forward: no graph, only the boundaries
+    with torch.no_grad():  # forward: no graph, only the boundaries
         for a, b in bounds[:-1]:
             kept.append(deep_forward(kept[-1], params[2 * a:2 * b], last=False)); live.add(kept[-1])
     g = None
-    for (a, b), h in zip(reversed(bounds), reversed(kept)):       # backward: the last segment first
+    for (a, b), h in zip(reversed(bounds), reversed(kept)):  # backward: the last segment first
         h = h.detach().requires_grad_(h is not x)
         with tracking(live):
-            out = deep_forward(h, params[2 * a:2 * b], last=b == len(params) // 2)    # recomputed
+            out = deep_forward(h, params[2 * a:2 * b], last=b == len(params) // 2)  # recomputed
             if g is None: out = loss = mse(out, targ)
-        out.backward(g)                                            # p.grad of this segment; h.grad for the one before
+        out.backward(g)  # p.grad of this segment; h.grad for the one before
         g = h.grad
         if h is not x: live.remove(h)
     return loss
@@ -98,9 +96,9 @@ def mlp_grads_rounded(x, targ, params, dtype, scale=1., loss_weight=1.):
     check_mlp_grads_rounded(x, targ, params, scale)  # the MLP's shapes, a scale > 0: appendix 90
     r = lambda t: round_to(t, dtype)
     w1, b1, w2, b2 = [r(p) for p in params]; x = r(x)
-    hid = r(x @ w1 + b1); act = r(hid.clamp_min(0.)); out = r(act @ w2 + b2)      # (N, h), (N, h), (N, 1)
-    diff = out.squeeze(-1) - targ; loss = diff.pow(2).mean()                      # the loss, in float32
-    d_out = r(scale * loss_weight * 2. * diff[:, None] / x.shape[0])               # chapter 3's mse_grad, scaled
+    hid = r(x @ w1 + b1); act = r(hid.clamp_min(0.)); out = r(act @ w2 + b2)  # (N, h), (N, h), (N, 1)
+    diff = out.squeeze(-1) - targ; loss = diff.pow(2).mean()  # the loss, in float32
+    d_out = r(scale * loss_weight * 2. * diff[:, None] / x.shape[0])  # chapter 3's mse_grad, scaled
     d_w2, d_b2, d_act = r(act.t() @ d_out), r(d_out.sum(0)), r(d_out @ w2.t())
     d_hid = r(d_act * (hid > 0))
     return loss, [r(x.t() @ d_hid), r(d_hid.sum(0)), d_w2, d_b2], d_hid
@@ -114,9 +112,9 @@ class DynamicScaler:
     def step(self, params, grads, lr):
         "Update params in place with the unscaled grads, unless one is not finite; True if the step was taken."
         if not all(torch.isfinite(g).all() for g in grads):
-            self.scale, self.good_steps = self.scale / 2, 0            # overflow: skip, halve
+            self.scale, self.good_steps = self.scale / 2, 0  # overflow: skip, halve
             return False
-        for p, g in zip(params, grads): p -= lr * g / self.scale   # unscale in float32, update the master weights
+        for p, g in zip(params, grads): p -= lr * g / self.scale  # unscale in float32, update the master weights
         self.good_steps += 1
         if self.good_steps == self.growth_interval: self.scale, self.good_steps = self.scale * 2, 0
         return True

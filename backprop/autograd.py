@@ -288,7 +288,7 @@ def _mean(self, dim=None, keepdim=False):
     "Mean over `dim`: the sum divided by n; float16 and bfloat16 sum in float32, as torch's mean does."
     n = math.prod(self.shape[d] for d in _dims("mean", self, dim))
     wide = torch.float32 if self.dtype in (torch.float16, torch.bfloat16) else self.dtype
-    return (self.to(wide).sum(dim, keepdim) * (1. / n if n else math.nan)).to(self.dtype)   # an empty mean is NaN
+    return (self.to(wide).sum(dim, keepdim) * (1. / n if n else math.nan)).to(self.dtype)  # an empty mean is NaN
 
 Tensor.mean = _mean
 

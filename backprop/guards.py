@@ -24,9 +24,9 @@ __all__ = ['MNIST_SAMPLE_SHA256', 'BLOCK_SAVED', 'GPT_SAVED', 'check_load_mnist_
            'check_encoder_backward', 'check_layernorm_forward', 'check_layernorm_backward', 'check_linear_forward',
            'check_linear_backward', 'check_attention_forward', 'check_attention_backward', 'check_gelu_forward',
            'check_gelu_backward', 'check_crossentropy_backward', 'check_block_shapes', 'check_block_forward',
-           'check_block_backward', 'check_decode', 'check_names_streams', 'check_get_batch', 'check_init_gpt',
-           'check_gpt_forward', 'check_gpt_backward', 'check_adam_step', 'check_train_step', 'check_evaluate',
-           'check_sample_names', 'check_step_model', 'check_grade_step', 'check_grade_steps', 'check_forward_values',
+           'check_block_backward', 'check_names_stream', 'check_get_batch', 'check_init_gpt', 'check_gpt_forward',
+           'check_gpt_backward', 'check_adam_step', 'check_train_step', 'check_evaluate', 'check_sample_names',
+           'check_step_model', 'check_grade_step', 'check_grade_steps', 'check_forward_values',
            'check_backward_by_steps', 'check_step_result', 'check_your_blocks', 'check_lin_jvp', 'check_relu_jvp',
            'check_mse_jvp', 'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp', 'check_saved_by',
            'check_checkpointed', 'check_rounded', 'check_mlp_grads_rounded', 'check_dynamic_scaler']
@@ -570,6 +570,7 @@ def _check_logits(fn, name, z, log_probs=False):
     _check_tensor(fn, name, z, 2)
     if z.shape[1] == 0:
         raise ValueError(f"{fn}: {name} has shape {_shape(z)}, no classes; softmax needs at least one logit per row")
+    z = z.detach()                                            # reading values: on z itself, isfinite would make autograd save z
     if log_probs:                                             # log p = -inf is a probability of 0: allowed
         n_bad = int((z.isnan() | (z == float("inf"))).sum())
         if n_bad:
@@ -1440,7 +1441,7 @@ def _check_gpt_params(fn, params, n_head):
 def _check_stream(fn, stream, block_size):
     if not isinstance(stream, torch.Tensor) or stream.dtype != torch.int64 or stream.ndim != 1:
         got = f"{stream.dtype} of shape {_shape(stream)}" if isinstance(stream, torch.Tensor) else type(stream).__name__
-        raise TypeError(f"{fn}: stream must be a 1-D int64 tensor of token ids (as names_streams returns), got {got}")
+        raise TypeError(f"{fn}: stream must be a 1-D int64 tensor of token ids (as names_stream returns), got {got}")
     if len(stream) <= block_size:
         raise ValueError(f"{fn}: the stream has {len(stream)} tokens; a window of block_size = {block_size} and its "
                          f"next token need at least {block_size + 1}")
@@ -1455,14 +1456,7 @@ def _check_rate(fn, name, x, low=0.0, high=math.inf, closed=False):
         raise ValueError(f"{fn}: {name} must be a number in {'[' if closed else '('}{low}, {high}), got {x!r}")
 
 # %% ../nbs/90_guards.ipynb #12a43e15
-def check_decode(ids, vocab):
-    ids = ids.tolist() if isinstance(ids, torch.Tensor) else ids
-    if not isinstance(ids, (list, tuple)) or not all(_is_count(i, 0) and i < len(vocab) for i in ids):
-        raise ValueError(f"decode: ids must be a sequence of ints from 0 to {len(vocab) - 1}, got {str(ids)[:60]}")
-
-def check_names_streams(valid_fraction, seed):
-    _check_rate("names_streams", "valid_fraction", valid_fraction, 0.0, 1.0)
-    _check_count("names_streams", "seed", seed, least=0)
+def check_names_stream(names): _check_names("names_stream", names)
 
 def check_get_batch(stream, batch_size, block_size, generator):
     _check_count("get_batch", "batch_size", batch_size); _check_count("get_batch", "block_size", block_size)

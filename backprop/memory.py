@@ -15,20 +15,19 @@ from .guards import check_saved_by, check_checkpointed, check_rounded, check_mlp
 
 # %% ../nbs/18_memory_and_precision.ipynb #50a53457
 def saved_by(fn, *args):
-    "What autograd saves for fn(*args): (shape, dtype, is_param, storage) per saved tensor."
+    "What autograd saves for fn(*args): (shape, dtype, is_param, storage, the storage's bytes) per saved tensor."
     check_saved_by(fn, args)  # a function, tensors among the args: appendix 90
     params = {a.untyped_storage().data_ptr() for a in args if isinstance(a, torch.Tensor) and a.requires_grad}
     saved = []
     def pack(t):
-        key = t.untyped_storage().data_ptr()
-        saved.append((tuple(t.shape), t.dtype, key in params, key)); return t
+        s = t.untyped_storage()
+        saved.append((tuple(t.shape), t.dtype, s.data_ptr() in params, s.data_ptr(), s.nbytes())); return t
     with saved_tensors_hooks(pack, lambda t: t): fn(*args)
     return saved
 
 def activation_bytes(saved):
     "The bytes of the distinct storages in `saved` that are not parameters: the activation memory."
-    sizes = {key: math.prod(shape) * torch.empty((), dtype=dtype).element_size() for shape, dtype, is_param, key in saved if not is_param}
-    return sum(sizes.values())
+    return sum({key: nbytes for *_, is_param, key, nbytes in saved if not is_param}.values())
 
 # %% ../nbs/18_memory_and_precision.ipynb #3c4602d2
 class LiveBytes:
@@ -58,7 +57,7 @@ def tracking(live): return saved_tensors_hooks(lambda t: _Token(t, live), lambda
 def deep_forward(h, params, last=True):
     "Layers relu(h @ w + b) for params (w1, b1, w2, b2, ...); without relu after the last if `last`."
     for i in range(0, len(params), 2):
-        h = h @ params[i] + params[i + 1]                          # (N, D) @ (D, D) -> (N, D)
+        h = h @ params[i] + params[i + 1]  # (N, D) @ (D, D) -> (N, D)
         if i + 2 < len(params) or not last: h = torch.relu(h)
     return h
 
@@ -72,17 +71,17 @@ def checkpointed_backward(x, targ, params, k, live=None):
     "MSE of the deep MLP; p.grad for every parameter, keeping only k - 1 segment boundaries; returns the loss."
     check_checkpointed(x, targ, params, k)  # shapes, 1 <= k <= n layers: appendix 90
     live, bounds = live or LiveBytes(params), segment_bounds(len(params) // 2, k)
-    kept = [x]; live.add(x)                                        # the segments' inputs: x, then the boundaries
-    with torch.no_grad():                                          # forward: no graph, only the boundaries
+    kept = [x]; live.add(x)  # the segments' inputs: x, then the boundaries
+    with torch.no_grad():  # forward: no graph, only the boundaries
         for a, b in bounds[:-1]:
             kept.append(deep_forward(kept[-1], params[2 * a:2 * b], last=False)); live.add(kept[-1])
     g = None
-    for a, b in reversed(bounds):                                  # backward: the last segment first
-        h = kept.pop().detach().requires_grad_(a > 0)              # its input, kept no longer
+    for a, b in reversed(bounds):  # backward: the last segment first
+        h = kept.pop().detach().requires_grad_(a > 0)  # its input, kept no longer
         with tracking(live):
-            out = deep_forward(h, params[2 * a:2 * b], last=b == len(params) // 2)    # recomputed
+            out = deep_forward(h, params[2 * a:2 * b], last=b == len(params) // 2)  # recomputed
             if g is None: out = loss = mse(out, targ)
-        out.backward(g)                                            # p.grad of this segment; h.grad for the one before
+        out.backward(g)  # p.grad of this segment; h.grad for the one before
         g = h.grad; live.remove(h)
     return loss
 
@@ -97,9 +96,9 @@ def mlp_grads_rounded(x, targ, params, dtype, scale=1., loss_weight=1.):
     check_mlp_grads_rounded(x, targ, params, scale)  # the MLP's shapes, a scale > 0: appendix 90
     r = lambda t: round_to(t, dtype)
     w1, b1, w2, b2 = [r(p) for p in params]; x = r(x)
-    hid = r(x @ w1 + b1); act = r(hid.clamp_min(0.)); out = r(act @ w2 + b2)      # (N, h), (N, h), (N, 1)
-    diff = out.squeeze(-1) - targ; loss = diff.pow(2).mean()                      # the loss, in float32
-    d_out = r(scale * loss_weight * 2. * diff[:, None] / x.shape[0])               # chapter 3's mse_grad, scaled
+    hid = r(x @ w1 + b1); act = r(hid.clamp_min(0.)); out = r(act @ w2 + b2)  # (N, h), (N, h), (N, 1)
+    diff = out.squeeze(-1) - targ; loss = diff.pow(2).mean()  # the loss, in float32
+    d_out = r(scale * loss_weight * 2. * diff[:, None] / x.shape[0])  # chapter 3's mse_grad, scaled
     d_w2, d_b2, d_act = r(act.t() @ d_out), r(d_out.sum(0)), r(d_out @ w2.t())
     d_hid = r(d_act * (hid > 0))
     return loss, [r(x.t() @ d_hid), r(d_hid.sum(0)), d_w2, d_b2], d_hid
@@ -113,9 +112,9 @@ class DynamicScaler:
     def step(self, params, grads, lr):
         "Update params in place with the unscaled grads, unless one is not finite; True if the step was taken."
         if not all(torch.isfinite(g).all() for g in grads):
-            self.scale, self.good_steps = self.scale / 2, 0            # overflow: skip, halve
+            self.scale, self.good_steps = self.scale / 2, 0  # overflow: skip, halve
             return False
-        for p, g in zip(params, grads): p -= lr * g / self.scale   # unscale in float32, update the master weights
+        for p, g in zip(params, grads): p -= lr * g / self.scale  # unscale in float32, update the master weights
         self.good_steps += 1
         if self.good_steps == self.growth_interval: self.scale, self.good_steps = self.scale * 2, 0
         return True

@@ -10,8 +10,8 @@ Each is timed interleaved (every round runs every variant once) and repeated, in
 on one thread unless told otherwise (`bench/run.py`'s `time_interleaved`); the ratios are to "autograd, same forward",
 of the medians and paired (the median of the per-round ratios). Memory, two ways:
 - "saved MiB": what the step keeps from its forward for its backward: autograd's saved tensors
-  (`torch.autograd.graph.saved_tensors_hooks`), the hand-written pass's `saved` dict; each storage counted once,
-  the parameters and the batch not counted;
+  (`torch.autograd.graph.saved_tensors_hooks`, through chapter 18's `saved_by`), the hand-written pass's `saved` dict;
+  each storage counted once, the parameters and the batch not counted;
 - "peak MiB": the most memory held at once, during one step, by the tensors the step creates (its activations, what
   it saves, its temporaries, the gradients), each storage counted from the operation that makes it until it is freed
   (`PeakMemory`, a TorchDispatchMode that sees autograd's backward too; on a GPU, CUDA's allocator). Not the
@@ -42,6 +42,7 @@ from run import time_interleaved  # noqa: E402  (bench/run.py: the project's int
 
 from backprop.gpt import block_shapes  # noqa: E402
 from backprop.gpt_model import autograd_train_step, adam_step, gpt_forward, init_gpt, train_step  # noqa: E402
+from backprop.memory import saved_by  # noqa: E402
 
 # name: (batch B, block_size T, n_embd C, n_head, n_layer); the vocabulary is chapter 16's 27 tokens
 SIZES = {"chapter": (32, 16, 32, 4, 2), "larger": (32, 64, 128, 4, 4)}
@@ -129,15 +130,11 @@ def saved_mib(name, params, idx, targets, n_head):
     if name == "hand-written":
         with torch.no_grad(): _, saved = gpt_forward(idx, targets, params, n_head)
         kept = _storages(_tensors(saved))
-    else:
-        leaves = {k: v.clone().requires_grad_() for k, v in params.items()}
-        own |= set(_storages(leaves.values()))
-        kept = {}
-        def pack(t): kept.update(_storages([t])); return t
-        forward = gpt_forward if name == BASELINE else functional_forward
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            loss = forward(idx, targets, leaves, n_head, **({"sdpa": True} if "SDPA" in name else {}))
-        loss = loss[0] if isinstance(loss, tuple) else loss
+    else:                                                # chapter 18's saved_by: what autograd's pack hook sees
+        forward, kw = (gpt_forward, {}) if name == BASELINE else (functional_forward, {"sdpa": "SDPA" in name})
+        saved = saved_by(lambda *p: forward(idx, targets, dict(zip(params, p)), n_head, **kw),
+                         *(v.clone().requires_grad_() for v in params.values()))
+        kept = {key: nbytes for *_, is_param, key, nbytes in saved if not is_param}
     return sum(b for ptr, b in kept.items() if ptr not in own) / 2**20
 
 

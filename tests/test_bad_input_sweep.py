@@ -62,8 +62,8 @@ from backprop.memory import DynamicScaler, LiveBytes, activation_bytes, checkpoi
 from backprop.gpt import (attention_backward, attention_forward, block_backward, block_forward, block_shapes,
                           crossentropy_backward, encoder_backward, encoder_forward, gelu_backward, gelu_forward,
                           layernorm_backward, layernorm_forward, linear_backward, linear_forward)
-from backprop.gpt_model import (adam_step, autograd_train_step, decode, evaluate, get_batch, gpt_backward, gpt_forward,
-                                init_gpt, names_streams, sample_names, train_step)
+from backprop.gpt_model import (adam_step, autograd_train_step, evaluate, get_batch, gpt_backward, gpt_forward,
+                                init_gpt, names_stream, sample_names, train_step)
 from backprop.steps import StepModel, backward_by_steps, forward_values, grade_blocks, grade_step, grade_steps, your_blocks
 
 # backprop.parallel's calls that need two workers that disagree are in tests/test_parallel.py, and what a learner's
@@ -961,14 +961,11 @@ SWEEP = {
         bad("order", lambda: block_backward(saved_of(), T(2, 3, 8), block8(), 2), TypeError, r"dout must be a torch\.Tensor, got dict"),
     ],
     # backprop.gpt_model (chapter 16)
-    "backprop.gpt_model.decode": [
-        bad("value", lambda: decode([1, 27]), ValueError, r"decode: ids must be a sequence of ints from 0 to 26"),
-        bad("dtype", lambda: decode(["a", "b"]), ValueError, r"decode: ids must be a sequence of ints from 0 to 26"),
-    ],
-    "backprop.gpt_model.names_streams": [
-        bad("value", lambda: names_streams(1.0), ValueError, r"valid_fraction must be a number in \(0\.0, 1\.0\), got 1\.0"),
-        bad("value", lambda: names_streams(0.1, -1), ValueError, r"seed must be an int >= 0, got -1"),
-        bad("order", lambda: names_streams(0, 0.1), ValueError, r"valid_fraction must be a number in \(0\.0, 1\.0\), got 0"),
+    "backprop.gpt_model.names_stream": [
+        bad("value", lambda: names_stream(["emma", "Ava"]), ValueError, r"names_stream: names\[1\] = 'Ava' holds 'A'; a name is lowercase letters a-z only"),
+        bad("dtype", lambda: names_stream(IDS(5)), TypeError, r"names_stream: names must be a non-empty list of strings, got tensor"),
+        bad("value", lambda: names_stream([]), TypeError, r"names_stream: names must be a non-empty list of strings"),
+        bad("order", lambda: names_stream(".emma.ava."), TypeError, r"names_stream: names must be a non-empty list of strings, got '\.emma\.ava\.'"),
     ],
     "backprop.gpt_model.get_batch": [
         bad("shape", lambda: get_batch(IDS(1, 10).view(-1), 4, 16), ValueError, r"the stream has 10 tokens; a window of block_size = 16"),

@@ -1,6 +1,6 @@
 """backprop.gpt and backprop.gpt_model (chapters 15 and 16): every block's backward and the whole model's against
 autograd in float64, on the cases the issue names (T = 1, one head, several layers, a batch of one) and more; Adam
-against torch.optim.Adam; the hand-written training against autograd's; the data and the sampler."""
+against torch.optim.Adam; the hand-written training against autograd's; the data (chapter 14's split, as streams) and the sampler."""
 import itertools
 
 import pytest
@@ -8,15 +8,20 @@ import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
-from backprop.data import load_names
+from backprop.data import VOCAB, load_names, split_names
 from backprop.gpt import (attention_backward, attention_forward, block_backward, block_forward, block_shapes,
                           crossentropy_backward, encoder_backward, encoder_forward, gelu_backward, gelu_forward,
                           layernorm_backward, layernorm_forward, linear_backward, linear_forward)
-from backprop.gpt_model import (VOCAB, adam_step, autograd_train_step, decode, evaluate, get_batch, gpt_backward,
-                                gpt_forward, init_gpt, names_streams, sample_names, train_step)
+from backprop.gpt_model import (adam_step, autograd_train_step, evaluate, get_batch, gpt_backward, gpt_forward, init_gpt,
+                                names_stream, sample_names, train_step)
 from backprop.losses import cross_entropy
 
 TOL = dict(rtol=1e-10, atol=1e-12)   # float64; the atol is for the keys' bias, whose gradient is 0 up to rounding
+
+
+def streams():
+    "(train, valid) streams of chapter 16: chapter 14's split of the names."
+    return tuple(names_stream(part) for part in split_names(load_names(), valid_frac=0.1, seed=42))
 
 
 def rand(*shape, gen):
@@ -133,7 +138,7 @@ def test_the_keys_bias_gets_zero_gradient_up_to_rounding():
 
 def test_gpt_backward_frees_the_blocks_it_has_used():
     params = init_gpt(n_layer=2, generator=torch.Generator().manual_seed(0))
-    idx, targets = get_batch(names_streams()[0], 4, 16, torch.Generator().manual_seed(0))
+    idx, targets = get_batch(streams()[0], 4, 16, torch.Generator().manual_seed(0))
     _, saved = gpt_forward(idx, targets, params, 4)
     gpt_backward(saved, params, 4)
     assert saved["blocks"] == []
@@ -156,7 +161,7 @@ def test_adam_step_equals_torch_optim_adam():
 
 
 def test_hand_written_training_equals_autograds_in_float64():
-    train, _ = names_streams()
+    train, _ = streams()
     start = init_gpt(n_layer=2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     hand, auto = {k: v.clone() for k, v in start.items()}, {k: v.clone().requires_grad_() for k, v in start.items()}
     sh, sa, gen = {}, {}, torch.Generator().manual_seed(2)
@@ -178,7 +183,7 @@ def test_training_in_inference_mode_leaves_the_model_usable_by_autograd():
 
 
 def test_a_short_training_lowers_the_validation_loss():
-    train, valid = names_streams()
+    train, valid = streams()
     params, state, gen = init_gpt(generator=torch.Generator().manual_seed(0)), {}, torch.Generator().manual_seed(1)
     before = evaluate(params, valid, 4, 16)
     for _ in range(60): train_step(params, state, *get_batch(train, 32, 16, gen), 4, 1e-2)
@@ -187,13 +192,21 @@ def test_a_short_training_lowers_the_validation_loss():
 
 # ---- data and sampling ----
 
-def test_the_streams_hold_every_name_once_between_dots():
-    train, valid = names_streams(0.1, seed=0)
-    words = [w for s in (train, valid) for w in decode(s.tolist()).split(".")]
-    assert words[0] == words[-1] == ""                       # each stream starts and ends with '.'
-    names = [w for w in words if w]
-    assert sorted(names) == sorted(load_names()) and len(names) == 5163
-    assert decode(valid.tolist()).count(".") - 1 == round(5163 * 0.1)
+def text(ids): return "".join(VOCAB[i] for i in ids)
+
+
+def test_names_stream_puts_a_dot_before_each_name_and_after_the_last():
+    assert text(names_stream(["emma", "ava"]).tolist()) == ".emma.ava."
+    assert names_stream(["a"]).dtype == torch.int64
+
+
+def test_the_streams_hold_chapter_14s_split_every_name_once_between_dots():
+    train_names, valid_names = split_names(load_names(), valid_frac=0.1, seed=42)     # chapter 14's call
+    train, valid = streams()
+    assert text(train.tolist()) == "." + "".join(n + "." for n in train_names)
+    assert text(valid.tolist()) == "." + "".join(n + "." for n in valid_names)
+    names = [w for s in (train, valid) for w in text(s.tolist()).split(".") if w]
+    assert sorted(names) == sorted(load_names()) and len(names) == 5163 and len(valid_names) == round(5163 * 0.1)
 
 
 def test_get_batch_targets_are_the_next_tokens():

@@ -1,7 +1,8 @@
 """backprop.memory (chapter 18) and bench/memory.py: checkpointed gradients equal autograd's for every number of
-segments, the measured peak follows the count of kept activations, the rounded MLP gradients equal autograd's when
-nothing is rounded, rounding and scaling behave as float16 does, the dynamic scaler agrees with GradScaler, and
-the bench's --quick run prints its tables."""
+segments, the measured peak follows the count of kept activations, what autograd saves for the MLP and for chapter
+16's GPT is the predicted storages, the rounded MLP gradients equal autograd's when nothing is rounded, rounding and
+scaling behave as float16 does, the dynamic scaler agrees with GradScaler, and the bench's --quick run prints its
+tables."""
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import torch
 from torch.testing import assert_close
 
 from backprop.forward import init_params, mlp, mse
+from backprop.gpt_model import gpt_forward, init_gpt
+from backprop.losses import cross_entropy
 from backprop.memory import (DynamicScaler, LiveBytes, checkpointed_backward, deep_forward, mlp_grads_rounded, round_to,
                              saved_by, activation_bytes, tracking)
 
@@ -55,6 +58,36 @@ def test_saved_by_counts_the_mlps_activations_as_predicted():
     saved = saved_by(lambda *p: mse(mlp(x, *p), y), *params)
     assert sorted(s[0] for s in saved if not s[2]) == sorted([(8, 5), (8, 3), (8, 3), (8,)])
     assert activation_bytes(saved) == 4 * (8 * 5 + 8 * 3 + 8)
+
+
+def test_activation_bytes_counts_whole_storages_once():
+    "A saved view keeps its whole storage alive: a slice of a larger batch counts the batch; q, k, v of one copy count it once."
+    batch, params = torch.randn(20, 5), [p.requires_grad_() for p in init_params(5, 3)]
+    saved = saved_by(lambda *p: mse(mlp(batch[:8], *p), torch.randn(8)), *params)
+    assert activation_bytes(saved) == 4 * (20 * 5 + 8 * 3 + 8)
+    w = torch.randn(4, 6).requires_grad_()
+    saved = saved_by(lambda w: sum(t.exp().sum() for t in (w * 2).chunk(3, dim=1)), w)    # exp saves each result: 3 storages
+    assert activation_bytes(saved) == 3 * 4 * 2 * 4
+    saved = saved_by(lambda w: sum((t * t).sum() for t in (w * 2).chunk(3, dim=1)), w)    # each product saves views of w * 2
+    assert activation_bytes(saved) == 4 * 6 * 4
+
+
+def test_cross_entropy_keeps_only_what_its_backward_reads():
+    "Its guard reads the logits detached: a check that recorded autograd's graph made autograd save the logits once more."
+    w, t = torch.randn(6, 5).requires_grad_(), torch.randint(0, 5, (6,))
+    saved = saved_by(lambda w: cross_entropy(w * 2, t), w)
+    assert activation_bytes(saved) == 4 * 6 * (5 + 1) + 8 * 6 * 3    # exp(z - max) and its row sums; the argmax, the rows, t
+
+
+@pytest.mark.parametrize("B,T,C,n_head,n_layer", [(32, 16, 32, 4, 2), (3, 5, 8, 2, 1), (1, 1, 4, 1, 3), (2, 7, 12, 3, 2)])
+def test_the_gpts_activations_are_chapter_18s_prediction(B, T, C, n_head, n_layer):
+    "Per position: 26C + 2 + n_head T float32 numbers a block, 3C + 1 and V + 1 after the blocks, 4 int64; the mask T^2 bools."
+    V = 27
+    gpt = init_gpt(V, T, n_layer, n_head, C, generator=torch.Generator().manual_seed(0))
+    ids = torch.randint(0, V, (2, B, T), generator=torch.Generator().manual_seed(1))
+    saved = saved_by(lambda *p: gpt_forward(*ids, dict(zip(gpt, p)), n_head), *[p.requires_grad_() for p in gpt.values()])
+    floats = n_layer * (26 * C + 2 + n_head * T) + 3 * C + 1 + V + 1
+    assert activation_bytes(saved) == B * T * (4 * floats + 4 * 8) + T * T
 
 
 def test_mlp_grads_rounded_without_rounding_are_autograds():

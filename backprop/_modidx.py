@@ -2,8 +2,8 @@
 
 d = { 'settings': { 'branch': 'main',
                 'doc_baseurl': '/backprop',
-                'doc_host': 'https://example.invalid',
-                'git_url': 'https://example.invalid/backprop',
+                'doc_host': 'https://backprop.github.io',
+                'git_url': 'https://github.com/backprop/backprop',
                 'lib_path': 'backprop'},
   'syms': { 'backprop.autograd': { 'backprop.autograd._describe': ('graph_drawing.html#_describe', 'backprop/autograd.py'),
                                    'backprop.autograd._expand': ('forward_mode.html#_expand', 'backprop/autograd.py'),

@@ -667,15 +667,14 @@ def check_fast_forward_and_backward(inp, targ, params, input_grad, block_rows):
     if block_rows is not None: _check_count(fn, "block_rows", block_rows)
     _check_input_grad(fn, inp, targ, params, input_grad)
 
-def _check_finite(loss, params):
-    "After the pass: raise a clear error unless the loss, the parameters and their .g are all finite."
+def _check_finite(loss, extremes):
+    "After the pass: raise a clear error unless the loss and the (min, max) of every ReLU's input are finite."
     if not torch.isfinite(loss):                            # NaN or inf in inp, targ or a parameter ends up here ...
         raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}; inp, targ or a parameter contains NaN or "
                          f"infinite values (or the forward pass overflowed), so the .g just set are not usable")
-    small = [t for p in params for t in (p, p.g)]             # ... or here: a -inf that a ReLU clamps to 0 (-inf * 0 = NaN)
-    if not torch.isfinite(sum((t * 0).sum() for t in small)):   # t * 0: 0 where t is finite, NaN where it is not
-        raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}, but a parameter or its gradient contains NaN "
-                         f"or infinite values (inp or a parameter does: a -inf that a ReLU clamps to 0 leaves the loss "
+    if extremes and not torch.isfinite(torch.stack([v for pair in extremes for v in pair])).all():   # ... or here
+        raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}, but the input of a ReLU contains NaN or "
+                         f"infinite values (inp or a parameter does: a -inf that a ReLU clamps to 0 leaves the loss "
                          f"finite), so the .g just set are not usable")
 
 # %% ../nbs/90_guards.ipynb #756f4fc8

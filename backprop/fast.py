@@ -8,7 +8,8 @@ __all__ = ['BLOCK_BYTES', 'BLOCKS_FROM', 'matmul_flops', 'time_interleaved', 'pa
 # %% ../nbs/12_performance.ipynb #e60ac31e
 import statistics, time
 import torch
-from .guards import check_matmul_flops, check_fast_forward_and_backward, _check_finite
+from .guards import (check_matmul_flops, check_fast_forward_and_backward, _check_finite, check_time_interleaved,
+                             check_paired_ratio)
 
 # %% ../nbs/12_performance.ipynb #b4740b09
 def matmul_flops(n, sizes, input_grad=False):
@@ -25,6 +26,7 @@ def matmul_flops(n, sizes, input_grad=False):
 # %% ../nbs/12_performance.ipynb #380b892f
 def time_interleaved(fns, rounds, clock=time.process_time):
     "{name: [seconds, ...]}: each of `fns` (name: function of nothing) once a round, after one warm-up call each."
+    check_time_interleaved(fns, rounds, clock)  # appendix 90
     for f in fns.values(): f()  # the first call pays one-time costs: not timed
     names, times = list(fns), {name: [] for name in fns}
     for r in range(rounds):
@@ -34,6 +36,7 @@ def time_interleaved(fns, rounds, clock=time.process_time):
 
 def paired_ratio(times, base_times):
     "The median over the rounds of times / base_times: a slow spell that hits a round hits both of its numbers."
+    check_paired_ratio(times, base_times)  # appendix 90
     return statistics.median(t / b for t, b in zip(times, base_times, strict=True))
 
 # %% ../nbs/12_performance.ipynb #46571dbd

@@ -12,9 +12,9 @@ __all__ = ['check_load_mnist_sample', 'check_load_mnist', 'check_load_names', 'c
            'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul', 'check_ag_broadcast',
            'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims', 'check_ag_mse', 'check_ag_cross_entropy',
            'check_ag_backward', 'check_ag_closure', 'check_ag_draw_graph', 'check_matmul_flops',
-           'check_fast_forward_and_backward', 'check_shard', 'check_parallel_forward_and_backward',
-           'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
-           'check_grade']
+           'check_fast_forward_and_backward', 'check_time_interleaved', 'check_paired_ratio', 'check_shard',
+           'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
+           'check_sync_params', 'check_run_workers', 'check_grade']
 
 # %% ../nbs/90_guards.ipynb #32f2cc06
 import math, numbers
@@ -669,13 +669,34 @@ def check_fast_forward_and_backward(inp, targ, params, input_grad, block_rows):
 
 def _check_finite(loss, extremes):
     "After the pass: raise a clear error unless the loss and the (min, max) of every ReLU's input are finite."
+    if torch.isfinite(torch.stack([loss, *(v for pair in extremes for v in pair)])).all(): return   # one test of all
     if not torch.isfinite(loss):                            # NaN or inf in inp, targ or a parameter ends up here ...
         raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}; inp, targ or a parameter contains NaN or "
                          f"infinite values (or the forward pass overflowed), so the .g just set are not usable")
-    if extremes and not torch.isfinite(torch.stack([v for pair in extremes for v in pair])).all():   # ... or here
-        raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}, but the input of a ReLU contains NaN or "
-                         f"infinite values (inp or a parameter does: a -inf that a ReLU clamps to 0 leaves the loss "
-                         f"finite), so the .g just set are not usable")
+    raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}, but the input of a ReLU contains NaN or "   # ... or here
+                     f"infinite values (inp or a parameter does: a -inf that a ReLU clamps to 0 leaves the loss "
+                     f"finite), so the .g just set are not usable")
+
+# %% ../nbs/90_guards.ipynb #4eca2839
+def check_time_interleaved(fns, rounds, clock):
+    "Raise a clear error unless `fns` is a non-empty dict of functions, `rounds` a positive int and `clock` a function."
+    fn = "time_interleaved"
+    if not isinstance(fns, dict) or not fns:
+        raise TypeError(f"{fn}: fns must be a non-empty dict {{name: function of nothing}}, got {type(fns).__name__} {fns!r:.60}")
+    for name, f in fns.items():
+        if not callable(f): raise TypeError(f"{fn}: fns[{name!r}] must be a function of nothing, got {type(f).__name__}")
+    _check_count(fn, "rounds", rounds)
+    if not callable(clock): raise TypeError(f"{fn}: clock must be a function that returns seconds, got {type(clock).__name__}")
+
+def check_paired_ratio(times, base_times):
+    "Raise a clear error unless `times` and `base_times` hold one positive number of seconds per round each."
+    fn = "paired_ratio"
+    for name, ts in (("times", times), ("base_times", base_times)):
+        if not isinstance(ts, (list, tuple)) or not ts or not all(isinstance(t, numbers.Real) and t >= 0 for t in ts):
+            raise ValueError(f"{fn}: {name} must be a non-empty list of seconds (numbers >= 0), got {ts!r:.60}")
+    if len(times) != len(base_times):
+        raise ValueError(f"{fn}: times has {len(times)} rounds and base_times {len(base_times)}; they must come from the same rounds")
+    if 0 in base_times: raise ValueError(f"{fn}: base_times has a 0 (round {list(base_times).index(0)}): no ratio to it")
 
 # %% ../nbs/90_guards.ipynb #756f4fc8
 import torch.distributed as dist

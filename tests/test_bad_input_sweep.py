@@ -41,7 +41,7 @@ from backprop.losses import (classifier_forward_and_backward, cross_entropy, cro
                              log_softmax, logsumexp, nll, train_classifier)
 from backprop.autograd import Tensor, draw_graph
 from backprop.autograd import cross_entropy as ag_cross_entropy, mse as ag_mse
-from backprop.fast import fast_forward_and_backward, matmul_flops
+from backprop.fast import fast_forward_and_backward, matmul_flops, paired_ratio, time_interleaved
 
 # backprop.parallel and backprop.exercises sweep their bad input in tests/test_parallel.py (workers, process
 # groups) and tests/test_exercises.py (a learner's functions); backprop.guards is reached through the rest.
@@ -570,6 +570,21 @@ SWEEP = {
         bad("dtype", lambda: matmul_flops(4.5, [3, 2]), ValueError, r"matmul_flops: n, the number of rows, must be a positive int, got 4\.5"),
         bad("order", lambda: matmul_flops([3, 2, 1], 4), ValueError, r"matmul_flops: n, the number of rows, must be a positive int, got \[3, 2"),
         bad("shape", lambda: matmul_flops(4, [3], input_grad=True), ValueError, r"matmul_flops: sizes must be a list of at least 2 positive int layer wi"),
+    ],
+    "backprop.fast.time_interleaved": [
+        bad("dtype", lambda: time_interleaved([lambda: None], 3), TypeError, r"time_interleaved: fns must be a non-empty dict \{name: function of nothing\}, got list"),
+        bad("value", lambda: time_interleaved({}, 3), TypeError, r"time_interleaved: fns must be a non-empty dict .* got dict \{\}"),
+        bad("dtype", lambda: time_interleaved({"a": 1.5}, 3), TypeError, r"time_interleaved: fns\['a'\] must be a function of nothing, got float"),
+        bad("value", lambda: time_interleaved({"a": lambda: None}, 0), ValueError, r"time_interleaved: rounds must be a positive int, got 0"),
+        bad("order", lambda: time_interleaved(3, {"a": lambda: None}), TypeError, r"time_interleaved: fns must be a non-empty dict .* got int 3"),
+        bad("dtype", lambda: time_interleaved({"a": lambda: None}, 2, clock=1.0), TypeError, r"time_interleaved: clock must be a function that returns seconds, got float"),
+    ],
+    "backprop.fast.paired_ratio": [
+        bad("shape", lambda: paired_ratio([1.0, 2.0], [1.0]), ValueError, r"paired_ratio: times has 2 rounds and base_times 1; they must come from the same rounds"),
+        bad("value", lambda: paired_ratio([1.0], [0.0]), ValueError, r"paired_ratio: base_times has a 0 \(round 0\): no ratio to it"),
+        bad("value", lambda: paired_ratio([], []), ValueError, r"paired_ratio: times must be a non-empty list of seconds"),
+        bad("dtype", lambda: paired_ratio(torch.ones(3), [1.0, 1.0, 1.0]), ValueError, r"paired_ratio: times must be a non-empty list of seconds \(numbers >= 0\), got tensor"),
+        bad("value", lambda: paired_ratio([-1.0], [1.0]), ValueError, r"paired_ratio: times must be a non-empty list of seconds \(numbers >= 0\), got \[-1\.0\]"),
     ],
     "backprop.losses.log_softmax": [
         bad("dtype", lambda: log_softmax([[1.0, 2.0]]), TypeError, r"log_softmax: z must be a torch\.Tensor, got list"),

@@ -18,8 +18,10 @@ In one run, interleaved (every round runs every variant once) and repeated, for 
 - its peak extra memory, measured in a fresh process per variant (`--memory-child`).
 Prints a markdown table; `--plot PATH` also saves a bar chart of the ratios.
 
-Chapter 12 and appendix 95 import this file for their live measurements (`time_interleaved`, `ratio_table`,
-`peak_extra_mib`, `saved_mib`, `cache_sizes`, `run_table`), so that they show what is measured and this file how.
+Appendix 95 imports this file for its live measurements (`ratio_table`, `peak_extra_mib`, `saved_mib`, `cache_sizes`),
+so that it shows what is measured and this file how. The interleaved timer is chapter 12's `time_interleaved`
+(backprop.fast: a warm-up call each, then rounds in a rotated order). bench/grid.py compares the fast path with
+nn.Linear + autograd over batch sizes, widths and threads.
 
     .venv/bin/python bench/run.py            # the sizes of issue 8: a minute or two on 2 idle cores
     .venv/bin/python bench/run.py --quick    # small sizes, seconds: for the chapter and the tests
@@ -395,11 +397,6 @@ def plot(rows, path):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
-
-
-def run_table(argv):
-    "The markdown table (and its header line) that `run.py ARGV` prints, measured in this process: for chapter 12."
-    return main(argv, show=False)
 
 
 def main(argv=None, show=True):

@@ -11,7 +11,7 @@ so that a slow spell of a shared machine hits all variants alike. Two workers, o
 - chapter 3's regression MLP (784-50-1, mean squared error) at 32 and at 2,048 rows per worker (batches of 64 and
   4,096), the step of issue 22:
   - ours, default step: `parallel_forward_and_backward(inp, targ, *params)`: chapter 12's fast path (no input
-    gradient), then one all-reduce;
+    gradient), then one all-reduce; and with chapter 3's pass, the default before issue 22 (with the input gradient);
   - DDP on what a user would pick, `nn.Sequential(nn.Linear, nn.ReLU, nn.Linear)` with `F.mse_loss`, with its defaults
     and with `gradient_as_bucket_view=True`.
 For each, on rank 0: the median and the fastest step, the median time spent waiting on communication (ours only; DDP
@@ -42,6 +42,7 @@ from torch.nn.parallel import DistributedDataParallel
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))    # the repo's backprop, when run from anywhere
 from backprop.data import load_mnist_sample, normalise, train_valid_split  # noqa: E402
 from backprop.forward import init_params  # noqa: E402
+from backprop.grads import forward_and_backward  # noqa: E402
 from backprop.losses import classifier_forward_and_backward  # noqa: E402
 from backprop.parallel import (TorchMLP, default_backend, overlapped_forward_and_backward,  # noqa: E402
                                parallel_forward_and_backward, run_workers, shard)
@@ -76,7 +77,9 @@ def variants(rank, world_size, name, inp, targ, params):
                "ours, written out, one bucket": lambda w: overlapped_forward_and_backward(
                    inp, targ, *params, overlap=False, wait_times=w),
                "ours, written out, overlapped": lambda w: overlapped_forward_and_backward(inp, targ, *params, wait_times=w)}
-    else: out = {"ours, default step": lambda w: parallel_forward_and_backward(inp, targ, *params, wait_times=w)}
+    else: out = {"ours, default step": lambda w: parallel_forward_and_backward(inp, targ, *params, wait_times=w),
+                 "ours, chapter 3's pass (the default before)": lambda w: parallel_forward_and_backward(
+                     inp, targ, *params, fwd_bwd=forward_and_backward, wait_times=w)}
     out["DDP"] = lambda w: ddp_step(ddp)
     out["DDP, gradient_as_bucket_view"] = lambda w: ddp_step(ddp_view)
     return {(name, v): f for v, f in out.items()}

@@ -6,7 +6,7 @@
 __all__ = ['BLOCK_BYTES', 'BLOCKS_FROM', 'matmul_flops', 'time_interleaved', 'paired_ratio', 'fast_forward_and_backward']
 
 # %% ../nbs/12_performance.ipynb #e60ac31e
-import statistics, time
+import random, statistics, time
 import torch
 from .guards import (check_matmul_flops, check_fast_forward_and_backward, _check_finite, check_time_interleaved,
                              check_paired_ratio)
@@ -28,9 +28,9 @@ def time_interleaved(fns, rounds, clock=time.process_time):
     "{name: [seconds, ...]}: each of `fns` (name: function of nothing) once a round, after one warm-up call each."
     check_time_interleaved(fns, rounds, clock)  # appendix 90
     for f in fns.values(): f()  # the first call pays one-time costs: not timed
-    names, times = list(fns), {name: [] for name in fns}
+    times, shuffle = {name: [] for name in fns}, random.Random(0).sample  # seeded: the same orders in every run
     for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:  # each round starts with another one
+        for name in shuffle(list(fns), len(fns)):  # each round in another order
             start = clock(); fns[name](); times[name].append(clock() - start)
     return times
 

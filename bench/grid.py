@@ -3,7 +3,7 @@
 What a user would pick instead of `fast_forward_and_backward` is `nn.Linear` layers, `F.mse_loss` and
 `loss.backward()`: "autograd" below. For each cell of the grid (the regression MLP 784 -> hidden -> 1 on `rows`
 random rows, float32, torch on `threads` threads), in one run, interleaved (every round runs each of the three once,
-each round in a rotated order, each on copies of its own of the data, so that none finds them in the cache because
+each round in a shuffled order, each on copies of its own of the data, so that none finds them in the cache because
 another just read them; the timer is chapter 12's `time_interleaved`):
 - fast: `fast_forward_and_backward(x, y, w1, b1, w2, b2)`, the same weights in the course's (in, out) layout;
 - autograd: `model.zero_grad(set_to_none=True)`, then `F.mse_loss(model(x).squeeze(-1), y).backward()`;

@@ -1,8 +1,8 @@
 """Data parallel on P = 2 workers: chapter 13's steps against DistributedDataParallel, side by side.
 
 In one run, interleaved: every round runs every variant once, each after a barrier that starts both workers together,
-so that a slow spell of a shared machine hits all variants alike, and each round starts with another variant (chapter
-12's rotation: none always runs right after the same neighbour). Two workers, one torch thread each, float32. Models:
+so that a slow spell of a shared machine hits all variants alike, each round in another order (chapter 12's shuffle, the
+same on both workers: none always runs right after the same neighbour). Two workers, one torch thread each, float32. Models:
 - chapter 9's classifier (784-256-10, cross-entropy) on a batch of 64 rows (32 per worker; `--bs`, `--hidden`):
   - ours, one bucket: `parallel_forward_and_backward` with chapter 9's backward pass, then one all-reduce of all the
     gradients packed in a flat tensor;
@@ -29,6 +29,7 @@ With CUDA present the workers use nccl (not run here: no GPU).
 """
 import argparse
 import json
+import random
 import statistics
 import sys
 import time
@@ -93,9 +94,9 @@ def bench_worker(rank, world_size, data, rounds, hidden):
         sizes = (784, hidden, 10) if name == CLASSIFIER else (784, 50, 1)
         params = [p.to(inp.device) for p in init_params(*sizes, generator=torch.Generator().manual_seed(0))]
         steps.update(variants(rank, world_size, name, inp, targ, params))
-    times, names = {k: ([], []) for k in steps}, list(steps)
+    times, shuffle = {k: ([], []) for k in steps}, random.Random(0).sample   # the same orders on both workers
     for i in range(rounds + 1):                     # round 0 warms up: not recorded
-        for k in names[i % len(names):] + names[:i % len(names)]:   # each round starts with another variant
+        for k in shuffle(list(steps), len(steps)):  # each round in another order
             step, waits = steps[k], []
             dist.barrier()
             start = time.perf_counter()

@@ -13,20 +13,20 @@ __all__ = ['MNIST_SAMPLE_SHA256', 'BLOCK_SAVED', 'GPT_SAVED', 'check_load_mnist_
            'check_cross_entropy', 'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul',
            'check_ag_broadcast', 'check_ag_to', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims',
            'check_ag_mse', 'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_saved', 'check_ag_closure',
-           'check_ag_draw_graph', 'check_matmul_flops', 'check_fast_forward_and_backward', 'check_shard',
-           'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
-           'check_sync_params', 'check_run_workers', 'check_spawnable', 'check_parallel_main', 'check_last_batch',
-           'check_time_steps', 'check_time_all_reduce', 'check_time_compute', 'check_timing_table',
-           'check_worker_fault', 'check_torch_mlp', 'check_scaling', 'check_breaking_point', 'check_scaling_table',
-           'check_scaling_report', 'check_grade', 'check_hint', 'check_named', 'check_params_batch',
-           'check_charmlp_backward', 'check_by_name', 'check_build_dataset', 'check_split_names', 'check_init_charmlp',
-           'check_compare_grads', 'check_train_charmlp', 'check_grad_table', 'check_encoder_forward',
-           'check_encoder_backward', 'check_layernorm_forward', 'check_layernorm_backward', 'check_linear_forward',
-           'check_linear_backward', 'check_attention_forward', 'check_attention_backward', 'check_gelu_forward',
-           'check_gelu_backward', 'check_crossentropy_backward', 'check_block_shapes', 'check_block_forward',
-           'check_block_backward', 'check_names_stream', 'check_get_batch', 'check_init_gpt', 'check_gpt_forward',
-           'check_gpt_backward', 'check_adam_step', 'check_train_step', 'check_evaluate', 'check_sample_names',
-           'check_step_model', 'check_grade_step', 'check_grade_steps', 'check_forward_values',
+           'check_ag_draw_graph', 'check_matmul_flops', 'check_fast_forward_and_backward', 'check_time_interleaved',
+           'check_paired_ratio', 'check_shard', 'check_classifier_shard_step', 'check_parallel_forward_and_backward',
+           'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
+           'check_spawnable', 'check_parallel_main', 'check_last_batch', 'check_time_steps', 'check_time_all_reduce',
+           'check_time_compute', 'check_timing_table', 'check_worker_fault', 'check_torch_mlp', 'check_scaling',
+           'check_breaking_point', 'check_scaling_table', 'check_scaling_report', 'check_grade', 'check_hint',
+           'check_named', 'check_params_batch', 'check_charmlp_backward', 'check_by_name', 'check_build_dataset',
+           'check_split_names', 'check_init_charmlp', 'check_compare_grads', 'check_train_charmlp', 'check_grad_table',
+           'check_encoder_forward', 'check_encoder_backward', 'check_layernorm_forward', 'check_layernorm_backward',
+           'check_linear_forward', 'check_linear_backward', 'check_attention_forward', 'check_attention_backward',
+           'check_gelu_forward', 'check_gelu_backward', 'check_crossentropy_backward', 'check_block_shapes',
+           'check_block_forward', 'check_block_backward', 'check_names_stream', 'check_get_batch', 'check_init_gpt',
+           'check_gpt_forward', 'check_gpt_backward', 'check_adam_step', 'check_train_step', 'check_evaluate',
+           'check_sample_names', 'check_step_model', 'check_grade_step', 'check_grade_steps', 'check_forward_values',
            'check_backward_by_steps', 'check_step_result', 'check_your_blocks', 'check_lin_jvp', 'check_relu_jvp',
            'check_mse_jvp', 'check_mlp_jvp', 'check_ag_t', 'check_ag_shape', 'check_ag_hvp', 'check_saved_by',
            'check_checkpointed', 'check_rounded', 'check_mlp_grads_rounded', 'check_dynamic_scaler']
@@ -818,16 +818,36 @@ def check_fast_forward_and_backward(inp, targ, params, input_grad, block_rows):
     if block_rows is not None: _check_count(fn, "block_rows", block_rows)
     _check_input_grad(fn, inp, targ, params, input_grad)
 
-def _check_finite(loss, params):
-    "After the pass: raise a clear error unless the loss, the parameters and their .g are all finite."
+def _check_finite(loss, extremes):
+    "After the pass: raise a clear error unless the loss and the (min, max) of every ReLU's input are finite."
+    if torch.isfinite(torch.stack([loss, *(v for pair in extremes for v in pair)])).all(): return   # one test of all
     if not torch.isfinite(loss):                            # NaN or inf in inp, targ or a parameter ends up here ...
         raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}; inp, targ or a parameter contains NaN or "
                          f"infinite values (or the forward pass overflowed), so the .g just set are not usable")
-    small = [t for p in params for t in (p, p.g)]             # ... or here: a -inf that a ReLU clamps to 0 (-inf * 0 = NaN)
-    if not torch.isfinite(sum((t * 0).sum() for t in small)):   # t * 0: 0 where t is finite, NaN where it is not
-        raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}, but a parameter or its gradient contains NaN "
-                         f"or infinite values (inp or a parameter does: a -inf that a ReLU clamps to 0 leaves the loss "
-                         f"finite), so the .g just set are not usable")
+    raise ValueError(f"fast_forward_and_backward: the loss is {loss.item()}, but the input of a ReLU contains NaN or "   # ... or here
+                     f"infinite values (inp or a parameter does: a -inf that a ReLU clamps to 0 leaves the loss "
+                     f"finite), so the .g just set are not usable")
+
+# %% ../nbs/90_guards.ipynb #4eca2839
+def check_time_interleaved(fns, rounds, clock):
+    "Raise a clear error unless `fns` is a non-empty dict of functions, `rounds` a positive int and `clock` a function."
+    fn = "time_interleaved"
+    if not isinstance(fns, dict) or not fns:
+        raise TypeError(f"{fn}: fns must be a non-empty dict {{name: function of nothing}}, got {type(fns).__name__} {fns!r:.60}")
+    for name, f in fns.items():
+        if not callable(f): raise TypeError(f"{fn}: fns[{name!r}] must be a function of nothing, got {type(f).__name__}")
+    _check_count(fn, "rounds", rounds)
+    if not callable(clock): raise TypeError(f"{fn}: clock must be a function that returns seconds, got {type(clock).__name__}")
+
+def check_paired_ratio(times, base_times):
+    "Raise a clear error unless `times` and `base_times` hold one positive number of seconds per round each."
+    fn = "paired_ratio"
+    for name, ts in (("times", times), ("base_times", base_times)):
+        if not isinstance(ts, (list, tuple)) or not ts or not all(isinstance(t, numbers.Real) and t >= 0 for t in ts):
+            raise ValueError(f"{fn}: {name} must be a non-empty list of seconds (numbers >= 0), got {ts!r:.60}")
+    if len(times) != len(base_times):
+        raise ValueError(f"{fn}: times has {len(times)} rounds and base_times {len(base_times)}; they must come from the same rounds")
+    if 0 in base_times: raise ValueError(f"{fn}: base_times has a 0 (round {list(base_times).index(0)}): no ratio to it")
 
 # %% ../nbs/90_guards.ipynb #756f4fc8
 import torch.distributed as dist
@@ -896,6 +916,22 @@ def _batch_items(inp, targ, params):
     "What every worker's call must share: the batch size, inp's and targ's dtype and shape, each parameter's."
     return [("the batch size", f"{len(inp)} rows"), ("inp", _describe(inp)), ("targ", _describe(targ)),
             ("the number of parameters", str(len(params))), *((f"params[{i}]", _describe(p)) for i, p in enumerate(params))]
+
+def check_classifier_shard_step(x, y, N, w1, b1, w2, b2):
+    "A shard of a classifier's batch: x (n_p, n_in) and w1, b1 fit, as do w2 (hidden, C) and b2; y (n_p,) labels in [0, C); N >= n_p rows."
+    fn = "classifier_shard_step"
+    _check_lin_args(fn, x, w1, b1)
+    _check_tensor(fn, "w2", w2, 2); _check_tensor(fn, "b2", b2, 1); _check_same_dtype(fn, x=x, w2=w2, b2=b2)
+    if w2.shape[0] != w1.shape[1] or b2.shape != w2.shape[1:]:
+        raise ValueError(f"{fn}: w1 {_shape(w1)}, w2 {_shape(w2)} and b2 {_shape(b2)} do not fit: w2 must have w1.shape[1] "
+                         f"rows and b2 one entry per column of w2")
+    if not isinstance(y, torch.Tensor) or y.dtype != torch.int64 or y.shape != x.shape[:1]:
+        raise TypeError(f"{fn}: y must be the shard's labels, an int64 tensor of shape ({len(x)},), got "
+                        + (f"{y.dtype} of shape {_shape(y)}" if isinstance(y, torch.Tensor) else type(y).__name__))
+    if len(y) and not (0 <= int(y.min()) and int(y.max()) < w2.shape[1]):
+        raise ValueError(f"{fn}: labels must be in [0, {w2.shape[1] - 1}] for {w2.shape[1]} classes, got {int(y.min())} to {int(y.max())}")
+    if not _is_count(N) or N < len(x):
+        raise ValueError(f"{fn}: N is the whole batch's number of rows, an int at least the shard's {len(x)}, got {N!r}")
 
 def check_parallel_forward_and_backward(inp, targ, params):
     "The data-parallel checks; at the first call, the same batch and model on every worker; then every .g cleared for fwd_bwd."

@@ -1,29 +1,35 @@
-"""Data parallel on P = 2 workers: chapter 13's hand-written step against DistributedDataParallel, side by side.
+"""Data parallel on P = 2 workers: chapter 13's steps against DistributedDataParallel, side by side.
 
-In one run, on the same model, the same batch and the same shards (a batch of 64 rows, 32 per worker), interleaved:
-every round runs every variant once, each after a barrier that starts both workers together, so that a slow spell
-of a shared machine hits all variants alike. The variants:
-- ours, one bucket: `parallel_forward_and_backward`, the course's own backward pass on the worker's shard, then one
-  all-reduce of all the gradients packed in a flat tensor (chapter 13's training step);
-- ours, written out: `overlapped_forward_and_backward`, chapter 9's classifier as a data-parallel step (the classifier
-  only; no input gradient, which nobody needs), with one bucket sent at the end, and with layer 2's bucket sent as soon
-  as it exists (overlapped with layer 1's backward);
-- DDP: `DistributedDataParallel` with its defaults (here one bucket: the gradients are < 1 MB), and with
-  `gradient_as_bucket_view=True`; the forward and backward by autograd.
+In one run, interleaved: every round runs every variant once, each after a barrier that starts both workers together,
+so that a slow spell of a shared machine hits all variants alike, each round in another order (chapter 12's shuffle, the
+same on both workers: none always runs right after the same neighbour). Two workers, one torch thread each, float32. Models:
+- chapter 9's classifier (784-256-10, cross-entropy) on a batch of 64 rows (32 per worker; `--bs`, `--hidden`):
+  - ours, one bucket: `parallel_forward_and_backward` with chapter 9's backward pass, then one all-reduce of all the
+    gradients packed in a flat tensor;
+  - ours, written out: `overlapped_forward_and_backward` (no input gradient), one bucket sent at the end, and
+    layer 2's bucket sent as soon as it exists (overlapped with layer 1's backward);
+  - DDP on `TorchMLP` (the course's MLP as an nn.Module), with its defaults and with `gradient_as_bucket_view=True`;
+- chapter 3's regression MLP (784-50-1, mean squared error) at 32 and at 2,048 rows per worker (batches of 64 and
+  4,096), the step of issue 22:
+  - ours, default step: `parallel_forward_and_backward(inp, targ, *params)`: chapter 12's fast path (no input
+    gradient), then one all-reduce; and with chapter 3's pass, the default before issue 22 (with the input gradient);
+  - DDP on what a user would pick, `nn.Sequential(nn.Linear, nn.ReLU, nn.Linear)` with `F.mse_loss`, with its defaults
+    and with `gradient_as_bucket_view=True`.
 For each, on rank 0: the median and the fastest step, the median time spent waiting on communication (ours only; DDP
-waits inside autograd's hooks), and the ratio to DDP's time: of the medians, and the median of the per-round ratios
-("paired": each round runs both). Models: chapter 9's classifier (784-256-10, cross-entropy) and chapter 3's
-regression MLP, as wide (784-256-1, mean squared error). float32, one torch thread per worker.
+waits inside autograd's hooks), and the ratio to DDP's time (the model's DDP with its defaults): of the medians, and the
+median of the per-round ratios ("paired": each round runs both). Then the two targets: ours / DDP on the classifier
+(issue 16: the fastest of ours <= 1.0) and the default step / DDP on the regression MLP (issue 22: <= 0.90 at both
+sizes).
 
-    .venv/bin/python bench/parallel.py                 # 200 rounds: about half a minute on 2 idle cores
+    .venv/bin/python bench/parallel.py                 # 200 rounds: about a minute on 2 idle cores
     .venv/bin/python bench/parallel.py --quick         # 10 rounds, for the tests
     .venv/bin/python bench/parallel.py --json out.json
 
-Prints a markdown table and, for the target of issue 16, the paired ratio of each of our steps to DDP (default) on the
-classifier, and whether the fastest is <= 1.0. With CUDA present the workers use nccl (not run here: no GPU).
+With CUDA present the workers use nccl (not run here: no GPU).
 """
 import argparse
 import json
+import random
 import statistics
 import sys
 import time
@@ -43,26 +49,39 @@ from backprop.losses import classifier_forward_and_backward  # noqa: E402
 from backprop.parallel import (TorchMLP, default_backend, overlapped_forward_and_backward,  # noqa: E402
                                parallel_forward_and_backward, run_workers, shard)
 
-MODELS = {"classifier 784-256-10": (10, classifier_forward_and_backward, F.cross_entropy),
-          "regression 784-256-1": (1, forward_and_backward, lambda out, y: F.mse_loss(out.squeeze(-1), y))}
+CLASSIFIER = "classifier 784-256-10"
+REGRESSION = {"regression 784-50-1, 32 rows/worker": 64, "regression 784-50-1, 2048 rows/worker": 4096}   # name: batch
+
+
+def linear_model(w1, b1, w2, b2):
+    "What a user would pick: nn.Linear layers, with our weights (nn.Linear keeps W as (out, in): our w.t())."
+    model = torch.nn.Sequential(torch.nn.Linear(*w1.shape), torch.nn.ReLU(), torch.nn.Linear(*w2.shape)).to(w1.device)
+    with torch.no_grad():
+        for layer, w, b in ((model[0], w1, b1), (model[2], w2, b2)): layer.weight.copy_(w.t()); layer.bias.copy_(b)
+    return model
 
 
 def variants(rank, world_size, name, inp, targ, params):
-    "{variant: step()} for one model: ours and DDP's, each on this worker's shard of the same batch."
-    _, fwd_bwd, loss_fn = MODELS[name]
+    "{variant: step(wait_times)} for one model: ours and DDP's, each on this worker's shard of the same batch."
     start, end = shard(len(inp), rank, world_size)
-    ddp = DistributedDataParallel(TorchMLP(*params))
-    ddp_view = DistributedDataParallel(TorchMLP(*params), gradient_as_bucket_view=True)
+    classifier = name.startswith("classifier")
+    module, loss_fn = (TorchMLP, F.cross_entropy) if classifier else (linear_model, lambda out, y: F.mse_loss(out.squeeze(-1), y))
+    ddp = DistributedDataParallel(module(*params))
+    ddp_view = DistributedDataParallel(module(*params), gradient_as_bucket_view=True)
 
     def ddp_step(model):
         model.zero_grad(set_to_none=True)
         loss_fn(model(inp[start:end]), targ[start:end]).backward()
 
-    out = {"ours, one bucket": lambda w: parallel_forward_and_backward(inp, targ, *params, fwd_bwd=fwd_bwd, wait_times=w)}
-    if fwd_bwd is classifier_forward_and_backward:
-        out["ours, written out, one bucket"] = lambda w: overlapped_forward_and_backward(inp, targ, *params, overlap=False,
-                                                                                        wait_times=w)
-        out["ours, written out, overlapped"] = lambda w: overlapped_forward_and_backward(inp, targ, *params, wait_times=w)
+    if classifier:
+        out = {"ours, one bucket": lambda w: parallel_forward_and_backward(
+                   inp, targ, *params, fwd_bwd=classifier_forward_and_backward, wait_times=w),
+               "ours, written out, one bucket": lambda w: overlapped_forward_and_backward(
+                   inp, targ, *params, overlap=False, wait_times=w),
+               "ours, written out, overlapped": lambda w: overlapped_forward_and_backward(inp, targ, *params, wait_times=w)}
+    else: out = {"ours, default step": lambda w: parallel_forward_and_backward(inp, targ, *params, wait_times=w),
+                 "ours, chapter 3's pass (the default before)": lambda w: parallel_forward_and_backward(
+                     inp, targ, *params, fwd_bwd=forward_and_backward, wait_times=w)}
     out["DDP"] = lambda w: ddp_step(ddp)
     out["DDP, gradient_as_bucket_view"] = lambda w: ddp_step(ddp_view)
     return {(name, v): f for v, f in out.items()}
@@ -71,14 +90,14 @@ def variants(rank, world_size, name, inp, targ, params):
 def bench_worker(rank, world_size, data, rounds, hidden):
     "On each worker: every variant of every model once per round, after a barrier; its step and waiting times."
     steps = {}
-    for name, (n_out, _, _) in MODELS.items():
-        inp, targ = data[name]                      # on this worker's device (run_workers moved them)
-        params = [p.to(inp.device) for p in init_params(784, hidden, n_out, generator=torch.Generator().manual_seed(0))]
+    for name, (inp, targ) in data.items():          # on this worker's device (run_workers moved them)
+        sizes = (784, hidden, 10) if name == CLASSIFIER else (784, 50, 1)
+        params = [p.to(inp.device) for p in init_params(*sizes, generator=torch.Generator().manual_seed(0))]
         steps.update(variants(rank, world_size, name, inp, targ, params))
-    times = {k: ([], []) for k in steps}
+    times, shuffle = {k: ([], []) for k in steps}, random.Random(0).sample   # the same orders on both workers
     for i in range(rounds + 1):                     # round 0 warms up: not recorded
-        for k, step in steps.items():
-            waits = []
+        for k in shuffle(list(steps), len(steps)):  # each round in another order
+            step, waits = steps[k], []
             dist.barrier()
             start = time.perf_counter()
             step(waits)
@@ -104,12 +123,16 @@ def report(times, rounds):
                                                ratio_medians=ratio, ratio_paired=paired)
         lines.append(f"| {model} | {variant} | {med * 1e3:.2f} ms | {min(steps) * 1e3:.2f} ms | "
                      + ("" if wait != wait else f"{wait * 1e3:.2f} ms") + f" | {ratio:.2f}x | {paired:.2f}x |")
-    r = {v: summary[f"classifier 784-256-10 | ours, {v}"]["ratio_paired"]
+    r = {v: summary[f"{CLASSIFIER} | ours, {v}"]["ratio_paired"]
          for v in ("one bucket", "written out, one bucket", "written out, overlapped")}
     best = min(r, key=r.get)
     lines.append(f"\nours / DDP on the classifier, paired over {rounds} rounds: " + ", ".join(f"{v} {x:.2f}x" for v, x in r.items())
-                 + f"; the fastest, {best}: {r[best]:.2f}x (target <= 1.0: {'met' if r[best] <= 1.0 else 'NOT met'})")
-    ov, no = (summary[f"classifier 784-256-10 | ours, written out, {v}"] for v in ("overlapped", "one bucket"))
+                 + f"; the fastest, {best}: {r[best]:.2f}x (issue 16's target <= 1.0: {'met' if r[best] <= 1.0 else 'NOT met'})")
+    for name in REGRESSION:
+        x = summary[f"{name} | ours, default step"]["ratio_paired"]
+        lines.append(f"the default step / DDP (nn.Linear) on the {name}, paired: {x:.2f}x "
+                     f"(issue 22's target <= 0.90: {'met' if x <= 0.90 else 'NOT met'})")
+    ov, no = (summary[f"{CLASSIFIER} | ours, written out, {v}"] for v in ("overlapped", "one bucket"))
     lines.append(f"overlap (written out): {no['median_ms']:.2f} ms -> {ov['median_ms']:.2f} ms a step "
                  f"(waiting {no['waiting_ms']:.2f} ms -> {ov['waiting_ms']:.2f} ms)")
     return "\n".join(lines), summary
@@ -129,13 +152,13 @@ def main(argv=None):
     import torch._dynamo  # noqa: F401   DDP imports it when it wraps a model: once here, the forked workers inherit it
     x_train, y_train, x_valid, _ = train_valid_split(*load_mnist_sample())
     x_train = normalise(x_train, x_valid)[0]
-    xb, yb = x_train[:args.bs], y_train[:args.bs]
-    data = {"classifier 784-256-10": (xb, yb), "regression 784-256-1": (xb, yb.float())}
+    data = {CLASSIFIER: (x_train[:args.bs], y_train[:args.bs])}
+    data.update({name: (x_train[:n], y_train[:n].float()) for name, n in REGRESSION.items()})
     start = time.time()
     times = run_workers(bench_worker, 2, data, rounds, args.hidden, timeout=60.)[0]     # rank 0's times
     table, summary = report(times, rounds)
-    print(f"P = 2 workers ({default_backend()}), a batch of {args.bs} rows ({args.bs // 2} + {args.bs - args.bs // 2}), "
-          f"hidden {args.hidden}, float32, {rounds} interleaved rounds, {time.time() - start:.1f} s\n")
+    print(f"P = 2 workers ({default_backend()}), one thread each; the classifier on a batch of {args.bs} rows ({args.bs // 2} "
+          f"+ {args.bs - args.bs // 2}), hidden {args.hidden}; float32, {rounds} interleaved rounds, {time.time() - start:.1f} s\n")
     print(table)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

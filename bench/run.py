@@ -18,8 +18,10 @@ In one run, interleaved (every round runs every variant once) and repeated, for 
 - its peak extra memory, measured in a fresh process per variant (`--memory-child`).
 Prints a markdown table; `--plot PATH` also saves a bar chart of the ratios.
 
-Chapter 12 and appendix 95 import this file for their live measurements (`time_interleaved`, `ratio_table`,
-`peak_extra_mib`, `saved_mib`, `cache_sizes`, `run_table`), so that they show what is measured and this file how.
+Appendix 95 imports this file for its live measurements (`ratio_table`, `peak_extra_mib`, `saved_mib`, `cache_sizes`),
+so that it shows what is measured and this file how. The interleaved timer is chapter 12's `time_interleaved`
+(backprop.fast: a warm-up call each, then rounds in a shuffled order). bench/grid.py compares the fast path with
+nn.Linear + autograd over batch sizes, widths and threads.
 
     .venv/bin/python bench/run.py            # the sizes of issue 8: a minute or two on 2 idle cores
     .venv/bin/python bench/run.py --quick    # small sizes, seconds: for the chapter and the tests
@@ -48,7 +50,8 @@ from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
 
-from backprop.fast import fast_forward_and_backward, matmul_flops  # noqa: E402
+import backprop.fast as fast  # noqa: E402
+from backprop.fast import fast_forward_and_backward, matmul_flops, paired_ratio  # noqa: E402
 from backprop.forward import lin, relu, mse  # noqa: E402
 from backprop.grads import mse_grad, relu_grad, lin_grad, forward_and_backward  # noqa: E402
 
@@ -174,24 +177,11 @@ CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = CLOCK["wall"]
 
 
-def timed(f, device, on=None):
-    "Seconds that one call of `f` takes on the clock `on` (default `clock`: wall time, or CPU time with `--clock cpu`)."
-    on = on or clock
-    sync(device); start = on()
-    f()
-    sync(device)
-    return on() - start
-
-
 def time_interleaved(fns, reps, device="cpu", on=None):
-    """{name: [seconds, ...]}: each function of the dict `fns` called once per round, `reps` rounds, after one
-    warm-up call each (the first call pays for one-time setup). Interleaved, so that a slow spell of a shared
-    machine hits every function alike, not one of them."""
-    for f in fns.values(): f()
-    times = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, f in fns.items(): times[name].append(timed(f, device, on))
-    return times
+    """{name: [seconds, ...]}: chapter 12's interleaved timer (a warm-up call each, then `reps` rounds, each in a shuffled
+    order), on the clock `on` (default `clock`), each call between two synchronisations of the device."""
+    if device.startswith("cuda"): fns = {name: (lambda f=f: (sync(device), f(), sync(device))) for name, f in fns.items()}
+    return fast.time_interleaved(fns, reps, clock=on or clock)
 
 
 def model_matmuls(n, widths, device):
@@ -341,7 +331,7 @@ def ratio_table(versions, inp, targ, params, reps, title):
     for name, (_, base, _) in versions.items():
         ts, bs = times[name], times[base]
         lines.append(f"| {name} | {statistics.median(ts) * 1e3:.1f} | {statistics.median(ts) / statistics.median(bs):.2f} | "
-                     f"{statistics.median(t / b for t, b in zip(ts, bs, strict=True)):.2f} |")
+                     f"{paired_ratio(ts, bs):.2f} |")
     return "\n".join(lines)
 
 
@@ -362,7 +352,7 @@ def report(sizes_table, times, mm_times, alone, rate_shape, memory, device, reps
             products = statistics.median(r[VARIANTS[name][1]] for r in alone[size])   # its products, timed alone
             rows.append(dict(model=size, shape=f"N={n_rows}, {'->'.join(map(str, widths))}", variant=name,
                              min_ms=min(ts) * 1e3, median_ms=med * 1e3, ratio=med / base, ratio_min=min(ts) / min(base_ts),
-                             ratio_paired=statistics.median(t / b for t, b in zip(ts, base_ts, strict=True)),
+                             ratio_paired=paired_ratio(ts, base_ts),
                              gflop=flops / 1e9, bound_pct=100 * flops / rate / min(ts), bound_median_pct=100 * flops / rate_median / med,
                              products_pct=100 * products / med,
                              mem_mib=memory.get((size, name)) if memory else None))
@@ -407,11 +397,6 @@ def plot(rows, path):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
-
-
-def run_table(argv):
-    "The markdown table (and its header line) that `run.py ARGV` prints, measured in this process: for chapter 12."
-    return main(argv, show=False)
 
 
 def main(argv=None, show=True):

@@ -45,11 +45,12 @@ from backprop.losses import (classifier_forward_and_backward, cross_entropy, cro
                              log_softmax, logsumexp, nll, train_classifier)
 from backprop.autograd import Tensor, draw_graph, _result
 from backprop.autograd import cross_entropy as ag_cross_entropy, mse as ag_mse
-from backprop.fast import fast_forward_and_backward, matmul_flops
+from backprop.fast import fast_forward_and_backward, matmul_flops, paired_ratio, time_interleaved
 from backprop.charmlp import (BACKWARD, batchnorm_backward, batchnorm_backward_fused, charmlp_autograd, charmlp_backward,
                               charmlp_forward, charmlp_logits, cross_entropy_backward, embedding_linear_backward,
                               init_charmlp, tanh_linear_backward, train_charmlp)
-from backprop.parallel import (TorchMLP, all_reduce_grads, breaking_point, compute_per_step, ddp_step, overlapped_forward_and_backward,
+from backprop.parallel import (TorchMLP, all_reduce_grads, breaking_point, classifier_shard_step, compute_per_step, ddp_step,
+                               overlapped_forward_and_backward,
                                parallel_forward_and_backward, predict_step, ring_allreduce_time, run_workers, scaling,
                                scaling_report, scaling_table, shard, sync_params, time_all_reduce, time_compute, time_steps,
                                timing_table, worker_fault, worker_fit, worker_grads, worker_timing)
@@ -782,7 +783,7 @@ SWEEP = {
         bad("value", lambda: (lambda x: fast_forward_and_backward(x, T(4), *init_params(3, 2), input_grad=x))(T(4, 3)), ValueError, r"the input_grad buffer overlaps inp in memory"),
         bad("dtype", lambda: fast_forward_and_backward(T(4, 3), T(4), *init_params(3, 2), input_grad="yes"), TypeError, r"input_grad must be False, True, or a tensor of inp's shape .* got str"),
         bad("value", lambda: (lambda w: fast_forward_and_backward(T(4, 3), T(4), w, T(3), w, T(3), T(3, 1), T(1)))(T(3, 3)), ValueError, r"parameter 3 is the same tensor as parameter 1; tied parameters are not supported"),
-        bad("value", lambda: fast_forward_and_backward(T(4, 3).index_fill_(1, torch.tensor([0]), float("-inf")), T(4), torch.ones(3, 2), T(2), T(2, 1), T(1)), ValueError, r"but a parameter or its gradient contains NaN or infinite values"),
+        bad("value", lambda: fast_forward_and_backward(T(4, 3).index_fill_(1, torch.tensor([0]), float("-inf")), T(4), torch.ones(3, 2), T(2), T(2, 1), T(1)), ValueError, r"but the input of a ReLU contains NaN or infinite values"),
     ],
     "backprop.autograd.draw_graph": [
         bad("dtype", lambda: draw_graph(T(2, 3) * 2, ax=axes()), TypeError, r"draw_graph: root must be a Tensor, got Tensor \(a torch\.Tensor, not a b"),
@@ -795,6 +796,21 @@ SWEEP = {
         bad("dtype", lambda: matmul_flops(4.5, [3, 2]), ValueError, r"matmul_flops: n, the number of rows, must be a positive int, got 4\.5"),
         bad("order", lambda: matmul_flops([3, 2, 1], 4), ValueError, r"matmul_flops: n, the number of rows, must be a positive int, got \[3, 2"),
         bad("shape", lambda: matmul_flops(4, [3], input_grad=True), ValueError, r"matmul_flops: sizes must be a list of at least 2 positive int layer wi"),
+    ],
+    "backprop.fast.time_interleaved": [
+        bad("dtype", lambda: time_interleaved([lambda: None], 3), TypeError, r"time_interleaved: fns must be a non-empty dict \{name: function of nothing\}, got list"),
+        bad("value", lambda: time_interleaved({}, 3), TypeError, r"time_interleaved: fns must be a non-empty dict .* got dict \{\}"),
+        bad("dtype", lambda: time_interleaved({"a": 1.5}, 3), TypeError, r"time_interleaved: fns\['a'\] must be a function of nothing, got float"),
+        bad("value", lambda: time_interleaved({"a": lambda: None}, 0), ValueError, r"time_interleaved: rounds must be a positive int, got 0"),
+        bad("order", lambda: time_interleaved(3, {"a": lambda: None}), TypeError, r"time_interleaved: fns must be a non-empty dict .* got int 3"),
+        bad("dtype", lambda: time_interleaved({"a": lambda: None}, 2, clock=1.0), TypeError, r"time_interleaved: clock must be a function that returns seconds, got float"),
+    ],
+    "backprop.fast.paired_ratio": [
+        bad("shape", lambda: paired_ratio([1.0, 2.0], [1.0]), ValueError, r"paired_ratio: times has 2 rounds and base_times 1; they must come from the same rounds"),
+        bad("value", lambda: paired_ratio([1.0], [0.0]), ValueError, r"paired_ratio: base_times has a 0 \(round 0\): no ratio to it"),
+        bad("value", lambda: paired_ratio([], []), ValueError, r"paired_ratio: times must be a non-empty list of seconds"),
+        bad("dtype", lambda: paired_ratio(torch.ones(3), [1.0, 1.0, 1.0]), ValueError, r"paired_ratio: times must be a non-empty list of seconds \(numbers >= 0\), got tensor"),
+        bad("value", lambda: paired_ratio([-1.0], [1.0]), ValueError, r"paired_ratio: times must be a non-empty list of seconds \(numbers >= 0\), got \[-1\.0\]"),
     ],
     "backprop.losses.log_softmax": [
         bad("dtype", lambda: log_softmax([[1.0, 2.0]]), TypeError, r"log_softmax: z must be a torch\.Tensor, got list"),
@@ -1272,6 +1288,13 @@ ISSUE_26 = {
         bad("order", lambda: overlapped_forward_and_backward(*clf()[:2], *clf()[2]), RuntimeError, "torch.distributed is not initialised"),
         bad("dtype", lambda: on_one_worker(lambda: overlapped_forward_and_backward(T(8, 5), T(8), *clf()[2])), TypeError, "targ must be a 1-D int64 tensor of class labels"),
         bad("value", lambda: on_one_worker(lambda: overlapped_forward_and_backward(T(8, 5), torch.full((8,), 10), *clf()[2])), ValueError, r"labels must be in \[0, 9\] for 10 classes"),
+    ],
+    "backprop.parallel.classifier_shard_step": [
+        bad("value", lambda: classifier_shard_step(T(8, 5), torch.full((8,), 10), 8, *clf()[2]), ValueError, r"classifier_shard_step: labels must be in \[0, 9\] for 10 classes, got 10 to 10"),
+        bad("dtype", lambda: classifier_shard_step(T(8, 5), T(8), 8, *clf()[2]), TypeError, r"y must be the shard's labels, an int64 tensor of shape \(8,\), got torch\.float32"),
+        bad("value", lambda: classifier_shard_step(*clf()[:2], 4, *clf()[2]), ValueError, r"N is the whole batch's number of rows, an int at least the shard's 8, got 4"),
+        bad("shape", lambda: classifier_shard_step(T(8, 6), L(*range(8)), 8, *clf()[2]), ValueError, r"inp has shape \(8, 6\) and w has shape \(5, \d+\)"),
+        bad("order", lambda: classifier_shard_step(*clf()[:2], *clf()[2], 8), ValueError, r"classifier_shard_step: w must have 2 dimension\(s\), got shape \(4,\)"),
     ],
     "backprop.parallel.sync_params": [
         bad("order", lambda: sync_params(clf()[2]), RuntimeError, "sync_params: torch.distributed is not initialised"),

@@ -75,12 +75,12 @@ def test_same_gradients_as_forward_and_backward_float32_on_the_course_size():
 
 
 def test_blocks_give_the_gradients_of_one_block_float32_at_the_course_size():
-    "Default blocks (about 4 MiB of input: 1337 rows of 784 floats) against the whole batch at once, and against autograd."
+    "Blocks of 1337 rows (4 MiB of input, the default above 32 MiB) against the whole batch at once, and against autograd."
     gen = torch.Generator().manual_seed(1)
     inp, targ = torch.randn(5000, 784, generator=gen), torch.randn(5000, generator=gen)
     params = init_params(784, 50, generator=gen)
     whole = [p.clone() for p in params]
-    loss = fast_forward_and_backward(inp, targ, *params, input_grad=True)             # 4 blocks, the last one short
+    loss = fast_forward_and_backward(inp, targ, *params, input_grad=True, block_rows=1337)   # 4 blocks, the last one short
     loss_whole = fast_forward_and_backward(inp, targ, *whole, input_grad=True, block_rows=len(inp))
     grads = [p.g for p in params] + [inp.g]
     grads_whole = [p.g for p in whole] + [inp.g]
@@ -342,14 +342,17 @@ def test_bench_says_when_there_is_no_gpu(capsys):
     assert "sees no CUDA device" in bench_refusal(capsys, "--quick", "--device", "cuda")
 
 
-def test_default_blocks_are_about_4_mib_of_input_on_a_cpu_and_one_block_elsewhere():
-    from backprop.fast import BLOCK_BYTES, _block_rows
-    assert BLOCK_BYTES == 4 * 2**20
+def test_default_blocks_are_about_4_mib_of_input_above_32_mib_on_a_cpu_and_one_block_elsewhere():
+    from backprop.fast import BLOCK_BYTES, BLOCKS_FROM, _block_rows
+    assert BLOCK_BYTES == 4 * 2**20 and BLOCKS_FROM == 32 * 2**20
     assert _block_rows(torch.empty(50_000, 784), None) == 1337                   # 1337 rows * 784 floats * 4 bytes <= 4 MiB
-    assert _block_rows(torch.empty(4096, 1024), None) == 1024
-    assert _block_rows(torch.empty(10, 784, dtype=torch.float64), None) == 668   # float64: half the rows
+    assert _block_rows(torch.empty(11_000, 784), None) == 1337                   # 34.5 MB: more than 32 MiB
+    assert _block_rows(torch.empty(10_000, 784), None) == 10_000                 # 31.4 MB: stays in a large cache, one block
+    assert _block_rows(torch.empty(4096, 1024), None) == 4096                    # 16 MiB
+    assert _block_rows(torch.empty(6000, 784, dtype=torch.float64), None) == 668  # float64: half the rows
     assert _block_rows(torch.empty(10, 10**7), None) == 1                        # one row is more than 4 MiB: one row a block
     assert _block_rows(torch.empty(4, 0), None) >= 1                             # no division by zero
+    assert _block_rows(torch.empty(10**6, 0), None) >= 1
     assert _block_rows(torch.empty(50_000, 784, device="meta"), None) == 50_000  # not a CPU (a GPU): the whole batch
     assert _block_rows(torch.empty(50_000, 784), 123) == 123
 
@@ -371,8 +374,40 @@ def test_minus_inf_that_a_relu_clamps_is_an_error_not_nan_gradients():
     for args in ((bad_inp, targ, w1, b1, w2, b2), (inp, targ, bad_w1, b1, w2, b2)):
         assert torch.isfinite(mlp_loss(*args))                      # the loss is finite ...
     for args in ((bad_inp, targ, w1, b1, w2, b2), (inp, targ, bad_w1, b1, w2, b2)):
-        with pytest.raises(ValueError, match=r"the loss is [0-9.]+, but a parameter or its gradient contains NaN or infinite"):
-            fast_forward_and_backward(*args, input_grad=True)
+        for input_grad in (True, False):                           # w1.g or inp.g would hold the NaN
+            with pytest.raises(ValueError, match=r"the loss is [0-9.]+, but the input of a ReLU contains NaN or infinite"):
+                fast_forward_and_backward(*args, input_grad=input_grad)
+
+
+def test_minus_inf_that_a_later_relu_clamps_is_an_error_too():
+    # 3 layers: every input and first-layer weight > 0, so the second layer's unit 0 sees -inf from w2[0, 0]
+    inp, targ, params = problem(5, (4, 3, 3, 1), seed=24)
+    inp, params[0], params[1] = inp.abs() + 0.1, params[0].abs() + 0.1, params[1].abs()
+    params[2][0, 0] = float("-inf"); params[2][1:, 0] = params[2][1:, 0].abs()
+    assert torch.isfinite(mlp_loss(inp, targ, *params))               # the loss is finite ...
+    with pytest.raises(ValueError, match=r"but the input of a ReLU contains NaN or infinite"):
+        fast_forward_and_backward(inp, targ, *params, block_rows=2)
+
+
+@pytest.mark.parametrize("block_rows", [None, 2])
+def test_gradients_match_central_differences_float64(block_rows):
+    "Every element of every .g against (L(p + h) - L(p - h)) / 2h, the loss computed by the fast path itself."
+    inp, targ, params = problem(5, (4, 3, 2, 1), seed=25)
+    fast_forward_and_backward(inp, targ, *params, block_rows=block_rows)
+    grads, h, compared = [p.g.clone() for p in params], 1e-6, 0
+    for p, g in zip(params, grads, strict=True):
+        numerical = torch.zeros_like(p)
+        for i in range(p.numel()):
+            old = p.view(-1)[i].item()
+            losses = []
+            for x in (old + h, old - h):
+                p.view(-1)[i] = x
+                losses.append(fast_forward_and_backward(inp, targ, *params, block_rows=block_rows).item())
+            p.view(-1)[i] = old
+            numerical.view(-1)[i] = (losses[0] - losses[1]) / (2 * h)
+            compared += 1
+        assert_close(g, numerical, rtol=1e-6, atol=1e-8)
+    assert compared == sum(p.numel() for p in params) == 4 * 3 + 3 + 3 * 2 + 2 + 2 + 1
 
 
 def test_tensors_that_require_grad_get_the_same_gradients_and_no_graph():
@@ -458,8 +493,14 @@ def test_time_interleaved_warms_up_then_calls_each_function_once_per_round():
     calls, ticks = [], iter(range(1000))
     fns = {name: (lambda name=name: calls.append(name)) for name in "abc"}
     times = bench.time_interleaved(fns, reps=3, on=lambda: next(ticks))
-    assert calls == list("abc") + list("abc") * 3                       # a warm-up call each, then 3 interleaved rounds
+    assert calls[:3] == list("abc")                                     # a warm-up call each, in order
+    rounds = ["".join(calls[k:k + 3]) for k in range(3, len(calls), 3)]
+    assert len(rounds) == 3 and all(sorted(r) == list("abc") for r in rounds)   # then 3 rounds, each calls each once
     assert times == {name: [1, 1, 1] for name in "abc"}                 # one tick between start and end of each call
+    calls.clear()
+    bench.time_interleaved({name: (lambda name=name: calls.append(name)) for name in "abcdef"}, reps=20, on=lambda: 0.)
+    orders = {"".join(calls[k:k + 6]) for k in range(6, len(calls), 6)}
+    assert len(orders) > 10                                             # shuffled: not one order, nor its 6 rotations
 
 
 def test_ratio_table_compares_each_version_with_its_own_row():
@@ -492,14 +533,16 @@ def test_peak_extra_mib_in_one_process_measures_each_variant_in_turn(capsys):
     assert "takes pairs MODEL VARIANT" in bench_refusal(capsys, "--quick", "--memory-child", "broadcast")
 
 
-def test_check_finite_has_no_false_alarm_on_large_finite_values_and_catches_inf_in_a_gradient():
+def test_check_finite_has_no_false_alarm_on_large_finite_values_and_catches_inf_and_nan_in_an_extreme():
     from backprop.guards import _check_finite
-    w = torch.full((3, 2), 3e38); w.g = torch.full((3, 2), -3e38)       # finite, and w * 0 is exactly 0
-    b = torch.zeros(2); b.g = torch.zeros(2)
-    _check_finite(torch.tensor(1.), [w, b])
-    b.g[1] = float("inf")
-    with pytest.raises(ValueError, match=r"the loss is 1.0, but a parameter or its gradient contains NaN or infinite"):
-        _check_finite(torch.tensor(1.), [w, b])
+    big = torch.tensor(3e38)                                            # finite: their sum would overflow, they do not
+    _check_finite(torch.tensor(1.), [(-big, big), (-big, big)])
+    _check_finite(torch.tensor(1.), [])                                 # one layer: no ReLU, nothing but the loss
+    for bad in (float("inf"), float("-inf"), float("nan")):
+        with pytest.raises(ValueError, match=r"the loss is 1.0, but the input of a ReLU contains NaN or infinite"):
+            _check_finite(torch.tensor(1.), [(-big, big), (torch.tensor(bad), big)])
+    with pytest.raises(ValueError, match=r"the loss is nan; inp, targ or a parameter contains NaN"):
+        _check_finite(torch.tensor(float("nan")), [])
 
 
 def test_chapter_12_functions_keep_their_guard_lines_few():
@@ -511,3 +554,70 @@ def test_chapter_12_functions_keep_their_guard_lines_few():
     assert [line.split("(")[0] for line in guard_lines(fast.fast_forward_and_backward)] == \
         ["check_fast_forward_and_backward", "_check_finite"]                # the arguments before, the result after
     assert guard_lines(fast._forward_backward_block) == guard_lines(fast._block_rows) == []
+
+
+# ---- the forms the fast path picks, and bench/grid.py ----
+
+def test_weight_gradients_have_the_course_shape_in_nn_linears_memory_order():
+    "w.g is (n_in, n_out) and indexes as chapter 3's, its memory (n_out, n_in) as nn.Linear's; later blocks add into it."
+    inp, targ, params = problem(7, (5, 4, 3, 1), seed=26)
+    for block_rows in (None, 3):
+        fast_forward_and_backward(inp, targ, *params, block_rows=block_rows)
+        for w in params[0::2]:
+            assert w.g.shape == w.shape and w.g.t().is_contiguous() and w.g.stride() == (1, w.shape[0])
+    leaves = [t.clone().requires_grad_() for t in params]
+    mlp_loss(inp, targ, *leaves).backward()
+    for p, leaf in zip(params, leaves, strict=True): assert_close(p.g, leaf.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_a_step_drops_the_last_steps_gradients_and_sets_new_ones():
+    inp, targ, params = problem(6, (4, 3, 1), seed=27)
+    fast_forward_and_backward(inp, targ, *params)
+    old = [p.g for p in params]
+    kept = [g.clone() for g in old]
+    fast_forward_and_backward(inp, 2 * targ, *params)                 # another target: other gradients
+    assert all(p.g is not g for p, g in zip(params, old))              # new tensors ...
+    assert all(torch.equal(g, k) for g, k in zip(old, kept))           # ... and the old ones, if kept, untouched
+
+
+def load_grid():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_grid", root / "bench" / "grid.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_grid_quick_times_every_cell_against_autograd_and_the_floor(capsys, tmp_path, record_property):
+    import time
+    grid, threads = load_grid(), torch.get_num_threads()
+    start = time.perf_counter()
+    cells = grid.main(["--quick", "--json", str(tmp_path / "grid.json")])
+    took = time.perf_counter() - start
+    assert torch.get_num_threads() == threads                             # restored
+    out = capsys.readouterr().out
+    assert "| rows | hidden | threads | rounds | autograd ms | fast / autograd | autograd / floor | fast / floor | target |" in out
+    assert [(c["rows"], c["hidden"], c["threads"]) for c in cells] == [(32, 50, 1), (2048, 50, 1), (32, 50, 2), (2048, 50, 2)]
+    for c in cells:
+        assert c["rounds"] >= 5 and c["autograd_ms"] > 0 and c["fast_ms"] > 0 and c["floor_ms"] > 0
+        assert c["target"] in ("<= 0.95x autograd", "<= 1.02x floor", "NOT met")
+        assert f"| {c['rows']} | {c['hidden']} | {c['threads']} | {c['rounds']} |" in out
+    assert json.loads((tmp_path / "grid.json").read_text()) == cells
+    record_property("summary", f"bench/grid.py --quick: {took:.1f} s (CI budget 20 s)")
+    assert took < 20
+
+
+def test_grid_target_says_which_bound_a_cell_meets():
+    grid = load_grid()
+    row = lambda f, a, fl: grid.cell_row(32, 50, 1, {"fast": f, "autograd": a, "floor": fl})
+    assert row([0.9], [1.0], [0.5])["target"] == "<= 0.95x autograd"
+    assert row([1.0], [1.0], [0.99])["target"] == "<= 1.02x floor"          # autograd at the floor: the floor's bound
+    assert row([1.0], [1.0], [0.5])["target"] == "NOT met"
+    assert row([0.96, 0.90, 0.90], [1.0, 1.0, 1.0], [0.5] * 3)["fast_autograd"] == 0.90   # the median of the rounds' ratios
+
+
+def test_grid_refuses_bad_arguments(capsys):
+    grid = load_grid()
+    with pytest.raises(SystemExit):
+        grid.main(["--rows", "0"])
+    assert "must be positive" in capsys.readouterr().err

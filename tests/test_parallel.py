@@ -117,6 +117,26 @@ def test_the_written_out_step_gives_the_same_gradients_with_and_without_overlap(
                 assert_close(g, w, rtol=1e-10, atol=1e-14)
 
 
+def default_step_worker(rank, world_size, inp, targ, params, input_grad):
+    loss = parallel_forward_and_backward(inp, targ, *params, input_grad=input_grad)    # the default fwd_bwd
+    return [loss, *(p.g for p in params)] + ([inp.g] if input_grad else [])
+
+
+@pytest.mark.parametrize("n", [64, 63])
+def test_the_default_step_is_the_fast_path_and_gives_inp_g_only_when_asked(digits, n):
+    "Against chapter 3's pass in one process: the loss and .g without inp.g by default; with input_grad=True, the whole batch's inp.g."
+    import inspect
+    assert inspect.signature(parallel_forward_and_backward).parameters["fwd_bwd"].default is fast_forward_and_backward
+    x, y = digits[0][:n], digits[1][:n].double()
+    params = params_of(1, seed=3)
+    want = [forward_and_backward(x, y, *params), *(p.g for p in params), x.g]       # chapter 3 computes inp.g
+    for input_grad in (False, True):
+        workers = run_workers(default_step_worker, 2, x, y, params, input_grad)
+        for got in workers:
+            assert len(got) == 5 + input_grad
+            for g, w in zip(got, want): assert_close(g, w, rtol=1e-10, atol=1e-14)
+
+
 def test_training_on_two_workers_ends_with_one_process_weights(digits):
     x_train, y_train, x_valid, y_valid = digits
     data = (x_train[:640], y_train[:640], x_valid[:200], y_valid[:200])    # 10 steps
@@ -408,5 +428,10 @@ def test_bench_prints_the_comparison_with_ddp(tmp_path, capsys):
                     "DDP, gradient_as_bucket_view"):
         assert f"| classifier 784-256-10 | {variant} |" in out
         assert summary[f"classifier 784-256-10 | {variant}"]["median_ms"] > 0
-    assert re.search(r"the fastest, .*: [\d.]+x \(target <= 1.0: (met|NOT met)\)", out)
+    assert re.search(r"the fastest, .*: [\d.]+x \(issue 16's target <= 1.0: (met|NOT met)\)", out)
+    for rows in (32, 2048):                             # issue 22: the default step (the fast path) against DDP on nn.Linear
+        name = f"regression 784-50-1, {rows} rows/worker"
+        for variant in ("ours, default step", "DDP", "DDP, gradient_as_bucket_view"):
+            assert f"| {name} | {variant} |" in out and summary[f"{name} | {variant}"]["median_ms"] > 0
+        assert re.search(rf"the default step / DDP \(nn.Linear\) on the {name}, paired: [\d.]+x \(issue 22's target <= 0.90: (met|NOT met)\)", out)
     assert (tmp_path / "b.json").exists()

@@ -1,0 +1,161 @@
+"""The fast path against what a user would pick, on every shape: a grid of batch sizes, hidden widths and threads.
+
+What a user would pick instead of `fast_forward_and_backward` is `nn.Linear` layers, `F.mse_loss` and
+`loss.backward()`: "autograd" below. For each cell of the grid (the regression MLP 784 -> hidden -> 1 on `rows`
+random rows, float32, torch on `threads` threads), in one run, interleaved (every round runs each of the three once,
+each round in a shuffled order, each on copies of its own of the data, so that none finds them in the cache because
+another just read them; the timer is chapter 12's `time_interleaved`):
+- fast: `fast_forward_and_backward(x, y, w1, b1, w2, b2)`, the same weights in the course's (in, out) layout;
+- autograd: `model.zero_grad(set_to_none=True)`, then `F.mse_loss(model(x).squeeze(-1), y).backward()`;
+- floor: the matrix products that autograd runs for that step, alone, each into memory allocated once (forward
+  x @ W1.t() and h @ W2.t(); backward g2.t() @ h, g2 @ W2 and g1.t() @ x; not the first layer's input gradient,
+  which neither computes): what no step doing those products can go below, in nn.Linear's orientation.
+Per cell: the median time of each, and the median of the per-round ratios ("paired": a slow spell of a shared
+machine that hits one round hits both of its numbers) fast / autograd, autograd / floor and fast / floor.
+The target of issue 22: fast <= 0.95x autograd; or, where autograd is already at the floor (then 0.95x autograd
+would be below the floor), fast <= 1.02x the floor. The last column says which one a cell meets, or NOT met.
+
+The clock: CPU time of this process on 1 thread (time that another program had the core does not count); wall time on
+2 threads (CPU time would count a thread's spinning while it waits for the other). The number of rounds of a cell
+follows a time budget (at least 5). Before timing, each cell checks that the fast path's gradients are autograd's.
+
+    .venv/bin/python bench/grid.py             # the full grid: a few minutes on 2 idle cores
+    .venv/bin/python bench/grid.py --quick     # 4 small cells, for the tests: seconds
+    .venv/bin/python bench/grid.py --rows 2048 --hidden 50 --threads 1   # one cell, to rerun one that looks off
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "1")      # as bench/run.py: before numpy is imported
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.testing import assert_close  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # the repo's backprop, when run from anywhere
+from backprop.fast import fast_forward_and_backward, paired_ratio, time_interleaved  # noqa: E402
+
+N_IN = 784
+ROWS, HIDDEN, THREADS = (32, 512, 2048, 8192, 50_000), (50, 256, 1024), (1, 2)
+MAX_ROWS_X_HIDDEN = 50_000 * 256     # 50,000 rows x 1024 hidden (2 s a step on one thread, 160 GFLOP) is left out
+QUICK = dict(rows=(32, 2048), hidden=(50,), threads=(1, 2), budget=0.3)
+TARGET_AUTOGRAD, TARGET_FLOOR = 0.95, 1.02
+
+
+def make_cell(rows, hidden, seed=0):
+    "Random data, an nn.Linear model 784 -> hidden -> 1, and its weights in the course's layout (w: (in, out))."
+    gen = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(rows, N_IN, generator=gen), torch.randn(rows, generator=gen)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(N_IN, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+    params = [t for lin in (model[0], model[2]) for t in (lin.weight.detach().t().contiguous(), lin.bias.detach().clone())]
+    return x, y, model, params
+
+
+def autograd_step(model, x, y):
+    "What a user writes: clear the gradients, forward, loss, backward."
+    model.zero_grad(set_to_none=True)
+    loss = F.mse_loss(model(x).squeeze(-1), y)
+    loss.backward()
+    return loss
+
+
+def products(model, rows):
+    "The matrix products of autograd's step alone, in nn.Linear's orientation, each into an output allocated once."
+    (W1, _), (W2, _) = [(lin.weight.detach(), lin.bias) for lin in (model[0], model[2])]
+    gen = torch.Generator().manual_seed(1)
+    x, g2 = torch.randn(rows, W1.shape[1], generator=gen), torch.randn(rows, W2.shape[0], generator=gen)
+    h, g1 = torch.randn(rows, W1.shape[0], generator=gen), torch.randn(rows, W1.shape[0], generator=gen)
+    z1, z2, dW2, dh, dW1 = (torch.empty(s) for s in ((rows, W1.shape[0]), (rows, W2.shape[0]), W2.shape, h.shape, W1.shape))
+    def run():
+        torch.mm(x, W1.t(), out=z1); torch.mm(h, W2.t(), out=z2)                    # forward
+        torch.mm(g2.t(), h, out=dW2); torch.mm(g2, W2, out=dh); torch.mm(g1.t(), x, out=dW1)   # backward
+    return run
+
+
+def check_cell(x, y, model, params):
+    "The fast path's loss and gradients against autograd's, before anything is timed (float32 tolerances)."
+    loss = autograd_step(model, x, y)
+    fast_loss = fast_forward_and_backward(x, y, *params)
+    assert_close(fast_loss, loss.detach(), rtol=1e-4, atol=1e-5)
+    grads = [g for lin in (model[0], model[2]) for g in (lin.weight.grad.t(), lin.bias.grad)]
+    for p, g in zip(params, grads, strict=True): assert_close(p.g, g, rtol=1e-4, atol=1e-5)
+
+
+def time_cell(rows, hidden, threads, budget, min_rounds=5, max_rounds=200):
+    "Interleaved rounds of fast, autograd and floor on one cell: {name: [seconds, ...]}."
+    torch.set_num_threads(threads)
+    x, y, model, params = make_cell(rows, hidden)
+    check_cell(x, y, model, params)
+    own = [(x.clone(), y.clone()) for _ in range(2)]                  # each step its own copies of the data
+    fns = {"fast": lambda: fast_forward_and_backward(*own[0], *params),
+           "autograd": lambda: autograd_step(model, *own[1]),
+           "floor": products(model, rows)}
+    clock = time.process_time if threads == 1 else time.perf_counter
+    start = time.perf_counter()
+    time_interleaved(fns, 1, clock=clock)                                 # warm-up and one round: how long a round takes
+    per_round = time.perf_counter() - start
+    rounds = max(min_rounds, min(max_rounds, int(budget / max(per_round / 2, 1e-9))))
+    return time_interleaved(fns, rounds, clock=clock)
+
+
+def cell_row(rows, hidden, threads, times):
+    "One cell's medians, paired ratios, and which target it meets."
+    f, a, fl = times["fast"], times["autograd"], times["floor"]
+    r = dict(rows=rows, hidden=hidden, threads=threads, rounds=len(f),
+             fast_ms=statistics.median(f) * 1e3, autograd_ms=statistics.median(a) * 1e3, floor_ms=statistics.median(fl) * 1e3,
+             fast_autograd=paired_ratio(f, a), autograd_floor=paired_ratio(a, fl), fast_floor=paired_ratio(f, fl))
+    r["target"] = (f"<= {TARGET_AUTOGRAD}x autograd" if r["fast_autograd"] <= TARGET_AUTOGRAD else
+                   f"<= {TARGET_FLOOR}x floor" if r["fast_floor"] <= TARGET_FLOOR else "NOT met")
+    return r
+
+
+def table(results):
+    "The markdown table of the cells, and a line that counts them by target."
+    lines = ["| rows | hidden | threads | rounds | autograd ms | fast / autograd | autograd / floor | fast / floor | target |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        lines.append(f"| {r['rows']} | {r['hidden']} | {r['threads']} | {r['rounds']} | {r['autograd_ms']:.3f} | "
+                     f"{r['fast_autograd']:.2f} | {r['autograd_floor']:.2f} | {r['fast_floor']:.2f} | {r['target']} |")
+    counts = {t: sum(r["target"] == t for r in results) for t in dict.fromkeys(r["target"] for r in results)}
+    return "\n".join(lines) + "\n\n" + ", ".join(f"{t}: {n} cell(s)" for t, n in counts.items())
+
+
+def main(argv=None, show=True):
+    "Run the grid that `argv` asks for; print its table (with `show`) and return the cells."
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="4 small cells, 0.3 s each (the tests)")
+    p.add_argument("--rows", type=int, nargs="+", help=f"batch sizes (default {ROWS})")
+    p.add_argument("--hidden", type=int, nargs="+", help=f"hidden widths (default {HIDDEN})")
+    p.add_argument("--threads", type=int, nargs="+", help=f"torch threads (default {THREADS})")
+    p.add_argument("--budget", type=float, help="seconds of rounds per cell (default 2, quick 0.3)")
+    p.add_argument("--json", type=Path, help="also write the cells here")
+    args = p.parse_args(argv)
+    grid = QUICK if args.quick else dict(rows=ROWS, hidden=HIDDEN, threads=THREADS, budget=2.)
+    rows, hidden, threads = args.rows or grid["rows"], args.hidden or grid["hidden"], args.threads or grid["threads"]
+    budget = args.budget or grid["budget"]
+    if min(rows) < 1 or min(hidden) < 1 or min(threads) < 1 or budget <= 0:
+        p.error("--rows, --hidden, --threads must be positive ints and --budget > 0")
+    n_threads, start, load = torch.get_num_threads(), time.time(), os.getloadavg()[0]
+    try:
+        cells = [(n, h, t) for t in threads for h in hidden for n in rows if args.rows or n * h <= MAX_ROWS_X_HIDDEN]
+        results = [cell_row(n, h, t, time_cell(n, h, t, budget)) for n, h, t in cells]
+    finally: torch.set_num_threads(n_threads)
+    if show:
+        print(f"torch {torch.__version__}, fast_forward_and_backward against nn.Linear + F.mse_loss + backward(), "
+              f"784 -> hidden -> 1, float32; paired medians of interleaved rounds (CPU time on 1 thread, wall on 2); "
+              f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after; {time.time() - start:.0f} s\n", flush=True)
+        print(table(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1))
+    return results
+
+
+if __name__ == "__main__":
+    main()

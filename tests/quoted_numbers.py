@@ -68,11 +68,20 @@ QUOTES = [
       r"NUM steps watched", 2, 6),
     q("08_training", "after the epoch the validation loss is still worse than predicting the mean digit", "log_bad, dead_bad = watched_run(",
       r"valid mse NUM", 8.3, 30),
+    q("08_training", "the untrained loss (the first batch's, printed) is twice the 8.3", "log_ok, dead_ok = watched_run(",
+      r"first batch mse NUM", 14, 20),
     # chapter 9: cross-entropy
     q("09_cross_entropy", "takes chapter 8's network from about one digit in three to about nine in ten", "params50 = init_params(",
       r"validation accuracy NUM%", 85, 95),
     q("09_cross_entropy", "is about where the small one is after 5 (the two numbers above)", 'acc = hist["epoch"][-1]["valid_acc"]',
       r"after 4 epochs: NUM%", 88, 96),
+    # chapter 16: the GPT trained
+    q("16_gpt_training", "the same 516 names", "names_stream(train_names)", r"NUM names;", 516, 516),
+    q("16_gpt_training", "rounding residue, about $10^{-17}$", "real = torch.cat(", r"largest gradient entry NUM", 1e-18, 1e-16),
+    q("16_gpt_training", "far below the smallest non-zero entry of the other gradients", "real = torch.cat(",
+      r"smallest non-zero entry elsewhere NUM", 1e-9, 1),
+    q("16_gpt_training", "the losses are about 2", "diff32 = [abs(", r"step 500: losses NUM, NUM", 1.8, 2.5),
+    q("16_gpt_training", "a few times float32's spacing near 2", "diff32 = [abs(", r"runs' losses NUM", 2e-7, 2e-5),
 ]
 
 

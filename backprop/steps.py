@@ -385,6 +385,16 @@ def _part_factor(m, case, o, g, ref):
                           f"{' and its sign' if c < 0 else ''} in the other {int((~right).sum())}"
                           + _factor_cause(m, case.values, g[~right], ref[~right]) + _in_parts(m, case, o, right))
 
+def _element_wise(m, case, g, ref):
+    "(kind, text) if g is ref times, or divided by, a value of the forward, entry by entry: a local derivative's factor wrong."
+    for n in m.names:
+        v = case.values[n]
+        if torch.is_tensor(v) and v.is_floating_point() and _broadcasts(v.shape, ref.shape) == tuple(ref.shape) \
+                and v.numel() > 1 and not (v.abs() == v.abs().reshape(-1)[0]).all():       # a constant: a factor, said elsewhere
+            for how, right in (("times", ref * v), ("divided by", ref / v)):
+                if _same(g, right): return "element-wise", (f"yours is the right gradient {how} {n}, entry by entry: "
+                                                            f"a factor {n} {'too many' if how == 'times' else 'missing'} in the local derivative")
+
 def _layout(g, ref):
     "(kind, text) if g holds ref's values, each where another belongs."
     if g.numel() > 1 and _same(g.reshape(-1).sort().values, ref.reshape(-1).sort().values):
@@ -413,7 +423,7 @@ def _mistake(fn, m, step, case, o, g):
     if not found and kind in ("values", "factor") and g.is_floating_point():
         found = (_variant_mistake(m, case, o, g) or _term_mistake(m, case, o, g, kind == "factor") or _left_out(m, case, o, g, upto)
                  or _rerun(fn, m, step, case, [o]) or _path_mistake(m, case, o, g) or _where_wrong(m, case, o, g, ref)
-                 or _part_factor(m, case, o, g, ref) or _layout(g, ref))
+                 or _part_factor(m, case, o, g, ref) or _element_wise(m, case, g, ref) or _layout(g, ref))
     if found: return found[0], f"{o}: {found[1]}"
     where = _in_parts(m, case, o, rel_error(g, ref, *_tol(ref)) <= RTOL) if kind == "values" else ""
     return kind, f"{o}: {text}" + (_factor_cause(m, case.values, g, ref) if kind == "factor" else "") + where

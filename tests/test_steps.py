@@ -77,6 +77,8 @@ MUTANTS = [
     ("charmlp", "dsums", "sign", "the minus of 1/x's derivative forgotten", [("-sums ** -2", "sums ** -2")]),
     ("charmlp", "dsums", "left out", "dinv forgotten", [(" * dinv", "")]),
     ("charmlp", "dsums", "mixed up", "inv where sums belongs", [("(sums, dinv)", "(inv, dinv)"), ("-sums", "-inv")]),
+    ("charmlp", "dsums", "element-wise", "1/x's derivative taken as -1/x: the square forgotten", [("-sums ** -2", "-sums ** -1")]),
+    ("charmlp", "dshifted", "element-wise", "exp's derivative forgotten: dexps passed through", [("return exps * dexps", "return dexps.clone()")]),
     ("charmlp", "dexps", "term", "the path through sums forgotten", [("inv * dprobs + dsums", "inv * dprobs")]),
     ("charmlp", "dexps", "sign", "the term from sums subtracted", [("+ dsums", "- dsums")]),
     ("charmlp", "dexps", "left out", "dprobs forgotten", [("inv * dprobs + dsums", "inv + dsums")]),

@@ -1568,8 +1568,8 @@ def _step_parts(step):
     return m[1], tuple(o.strip() for o in m[2].split(",")) if m[2] else (m[1],)
 
 # %% ../nbs/90_guards.ipynb #94c995dc
-def check_step_model(forward, steps, make, cases, fused, output, namespace, variants=(), parts=None):
-    "Raise a clear error unless `forward` is lines `name = ...`, each step returns 'd' + values of it (a fused one, a step's), `output` is one of them, `make` is a function and `cases` a list of dicts; `variants` and `parts` as `_check_variants` says."
+def check_step_model(forward, steps, make, cases, fused, output, namespace, variants=(), parts=None, derived={}):
+    "Raise a clear error unless `forward` is lines `name = ...`, each step returns 'd' + values of it (a fused one, a step's), `output` is one of them, `make` is a function and `cases` a list of dicts; `variants`, `parts` and `derived` as `_check_variants` says."
     fn, lines = "StepModel", _assignments("StepModel", forward)
     if not isinstance(namespace, Mapping): raise TypeError(f"{fn}: namespace must be a dict of the names the lines call, got {type(namespace).__name__}")
     made = [t for targets, _, _ in lines for t in targets]
@@ -1598,17 +1598,19 @@ def check_step_model(forward, steps, make, cases, fused, output, namespace, vari
     if not callable(make): raise TypeError(f"{fn}: make must be a function make(gen, **sizes) -> the inputs by name, got {type(make).__name__}")
     if not isinstance(cases, list) or not cases or not all(isinstance(c, dict) for c in cases):
         raise ValueError(f"{fn}: cases must be a non-empty list of dicts of sizes, got {cases!r}")
-    _check_variants(fn, variants, parts, made, namespace)
+    _check_variants(fn, variants, parts, made, namespace, derived)
 
 # %% ../nbs/90_guards.ipynb #571ce081
-def _check_variants(fn, variants, parts, made, namespace):
-    "Raise a clear error unless `variants` is a list of (kind, what, {a value of the forward: an expression}) and `parts` a function or None."
+def _check_variants(fn, variants, parts, made, namespace, derived={}):
+    "Raise a clear error unless `variants` is a list of (kind, what, {a value of the forward: an expression}) `parts` a function or None, `derived` a dict of texts."
     for v in variants if isinstance(variants, (list, tuple)) else [variants]:
         if not (isinstance(v, tuple) and len(v) == 3 and all(isinstance(s, str) for s in v[:2]) and isinstance(v[2], Mapping)):
             raise ValueError(f"{fn}: a variant is (kind, what, {{value: expression}}), got {v!r:.80}")
         for name, expr in v[2].items():
             if name not in made: raise ValueError(f"{fn}: the variant {v[0]!r} remakes {name}, which the forward does not make ({', '.join(made)})")
             _assignments(fn, f"{name} = {expr}")               # one line of Python, as the forward's are
+    if not isinstance(derived, Mapping) or not all(isinstance(t, str) for t in derived.values()):
+        raise TypeError(f"{fn}: derived must be a dict (step -> where the course derives it), got {derived!r:.80}")
     if parts is not None and not callable(parts): raise TypeError(f"{fn}: parts must be a function parts(values) -> {{gradient: [(name, index)]}}, got {type(parts).__name__}")
 
 # %% ../nbs/90_guards.ipynb #810b75c8

@@ -416,6 +416,25 @@ def test_an_input_changed_in_place_is_right_but_warned():
     assert res.kinds == [] and "Warning" not in out, out
 
 
+def test_a_wrong_step_points_to_the_section_that_derives_it():
+    "Each step of the exercises' models names where its chapter derives it, and that section is a heading of that chapter."
+    import re
+    from pathlib import Path
+    import nbformat
+    nbs = Path(__file__).resolve().parent.parent / "nbs"
+    for model in EXERCISE_MODELS:
+        m = MODELS[model]
+        assert set(m.derived) == set(m.returns), model
+        for step, where in m.derived.items():
+            for chapter, section in re.findall(r"[Cc]hapter (\d+)'s section '([^']+)'", where):
+                book = next(nbs.glob(f"{chapter}_*.ipynb"))
+                heads = [l.lstrip("#").strip() for c in nbformat.read(book, 4).cells if c.cell_type == "markdown"
+                         for l in c.source.splitlines() if l.startswith("#")]
+                assert section in heads, (step, section, book.name)
+    res, out = quiet(grade_step, "charmlp", mutant("charmlp", "dinv", [(".sum(1, keepdim=True)", ".sum(0, keepdim=True)")], "axis"))
+    assert out.rstrip().endswith("Stuck? Chapter 14's section 'Cross-entropy: 8 steps' derives it: read that step alone, then come back."), out
+
+
 def test_a_sum_without_keepdim_that_breaks_a_broadcast_says_so():
     def layernorm_backward(dout, inp, w, mean, rstd):
         xhat = (inp - mean) * rstd

@@ -499,7 +499,8 @@ def _step_report(step, cases):
     named = [k for c in bad for k in dict.fromkeys(k for k, _ in c.problems.values()) if k not in ("values", "shape")]
     most = max(named, key=named.count, default=None)           # the mistake named on the most cases
     shown = [c for c in bad if most in (k for k, _ in c.problems.values())] or [c for c in bad if c.problems]
-    first = min(shown, key=_narrow, default=None)   # a size of 1 or 2 can hide what a wider case names
+    wider = [c for c in bad if c.problems and _narrow(c) < min(map(_narrow, shown), default=0)]   # a narrow case's coincidence
+    first = min(wider or shown, key=_narrow, default=None)   # a size of 1 or 2 can hide what a wider case names
     err = next((c for c in bad if c.error), None)
     w = max(len(c.shapes) for c in cases)
     lines = [f"  case {i}  {c.shapes:<{w}}  " + ("error" if c.error else "WRONG: " + ", ".join(

@@ -57,7 +57,8 @@ class StepModel:
     parts: object = None     # parts(values) -> {gradient: [(name, index)]}: the parts a report names (q, k, v of dqkv)
     derived: dict = field(default_factory=dict)   # step -> where the course derives it, for a learner who is stuck
     def __post_init__(self):
-        check_step_model(self.forward, self.steps, self.make, self.cases, self.fused, self.output, self.namespace, self.variants, self.parts, self.derived)   # appendix 90
+        check_step_model(self.forward, self.steps, self.make, self.cases, self.fused, self.output, self.namespace,
+                         self.variants, self.parts, self.derived)   # appendix 90
         self.lines = _parse(self.forward, self.namespace)
         made = [t for line in self.lines for t in line.targets]
         self.inputs = list(dict.fromkeys(r for line in self.lines for r in line.reads if r not in made))
@@ -420,7 +421,8 @@ def _mistake(fn, m, step, case, o, g):
     sizes = [(p, tuple(v.shape)) for p in _params(fn) if torch.is_tensor(v := case.values.get(p, case.grads.get(p)))]
     text = diagnose(g, ref, *_tol(ref), sizes) or "agrees with autograd, not with central differences: a fault of the grader"
     kind = next((k for p, k in _KINDS.items() if text.startswith(p)), "values")
-    upto = [p[1:] for p in _params(fn) if p in case.grads and p != m.given and p[1:] in m.where] if step not in m.outputs else []   # a fused step: what it starts from
+    fused = step not in m.outputs                                # a fused step: up to the gradients it starts from
+    upto = [p[1:] for p in _params(fn) if p in case.grads and p != m.given and p[1:] in m.where] if fused else []
     if not found and kind == "missing": found = _term_mistake(m, case, o, g)        # all 0: a term that sends back 0 kept
     if not found and kind in ("values", "factor") and g.is_floating_point():
         found = (_variant_mistake(m, case, o, g) or _term_mistake(m, case, o, g, kind == "factor") or _left_out(m, case, o, g, upto)
@@ -480,7 +482,8 @@ def _judge(fn, m, step, case):
     judged.warning = "" if isinstance(ret, Exception) else _changed(kw, case) or ""
     got = _returned(m, step, ret) if not isinstance(ret, Exception) else None
     if isinstance(got, str): judged.problems[step] = "type", f"{step}: {got}"
-    elif isinstance(got, dict) and (order := len(got) > 1 and _reordered(m, step, case, ret)): judged.problems[step] = "order", f"{step}: {order}"
+    elif isinstance(got, dict) and (order := len(got) > 1 and _reordered(m, step, case, ret)):
+        judged.problems[step] = "order", f"{step}: {order}"
     else:
         for o, g in got.items() if got else []:
             if found := _mistake(fn, m, step, case, o, g): judged.problems[o] = found

@@ -388,6 +388,7 @@ def _part_factor(m, case, o, g, ref):
                           f"{' and its sign' if c < 0 else ''} in the other {int((~right).sum())}"
                           + _factor_cause(m, case.values, g[~right], ref[~right]) + _in_parts(m, case, o, right))
 
+# %% ../nbs/99_step_grader.ipynb #666fb4fa
 def _element_wise(m, case, g, ref):
     "(kind, text) if g is ref times, or divided by, a value of the forward, entry by entry: a local derivative's factor wrong."
     for n in m.names:

@@ -181,6 +181,18 @@ def _factor_cause(ex, args, g, ref):
     "'; likely cause: ...' for a constant factor between g and ref, or '' (appendix 99 adds it to its own reports)."
     return f"; likely cause: {why}" if (why := _cause(ex, args, g, ref)) else ""
 
+# %% ../nbs/97_grader.ipynb #7b4d3fc2
+def _jvp_mistakes(ex, args, G, n, g):
+    "Findings for a puzzle's g that is J·out.g, its Jacobian times out.g, where x.g is out.g·J: the map from x to out run forward."
+    x = args[n]
+    if not ex.picture or n != ex.graded[0] or x.numel() < 2 or G.numel() != x.numel(): return []
+    J = torch.autograd.functional.jacobian(lambda t: ex.forward(*{**args, n: t}.values()), x).reshape(G.numel(), -1)
+    if _same(g.reshape(-1), J @ G.reshape(-1)) and not _same(J, J.t()):
+        return [Finding("jvp", "jvp", "yours is J·out.g, the Jacobian times out.g: the map from x to out applied to out.g (a "
+                        "Jacobian-vector product, chapter 4's forward direction). x.g is out.g·J: each x_j collects "
+                        "∂out_i/∂x_j · out.g_i from every out_i it reaches")]
+    return []
+
 # %% ../nbs/97_grader.ipynb #695d047f
 _KINDS = {"transposed": "transposed", "wrong sign:": "sign", "wrong sign and": "factor", "off by": "factor",
           "summed": "axis", "missing": "missing", "wrong shape": "shape", "wrong dtype": "dtype", "non-finite": "non-finite"}
@@ -205,7 +217,7 @@ def _mistakes(fn, ex, args, out, G, n, g, ref, fd, names, sizes):
     if g.shape == ref.shape and g.is_floating_point():
         found += (_variant_mistakes(ex, args, G, n, g) + _graph_mistakes(ex, args, G, n, g, names)
                   + _mixed_up(fn, ex, args, out, G, n, ref, names) + _factor_mistakes(ex, args, out, n, g, ref, names)
-                  + _where_mistakes(ex, args, n, g, ref))
+                  + _jvp_mistakes(ex, args, G, n, g) + _where_mistakes(ex, args, n, g, ref))
     if kind == "factor":
         cause, size = _cause(ex, args, g, ref), re.search(r"= (\w+\.shape\[\d\])\)", text)
         key = cause or (size[1] if size else f"{float((g * ref).sum() / (ref * ref).sum()):.4g}")

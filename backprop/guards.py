@@ -1598,8 +1598,8 @@ def _step_parts(step):
     return m[1], tuple(o.strip() for o in m[2].split(",")) if m[2] else (m[1],)
 
 # %% ../nbs/90_guards.ipynb #94c995dc
-def check_step_model(forward, steps, make, cases, fused, output, namespace):
-    "Raise a clear error unless `forward` is lines `name = ...`, each step returns 'd' + values of it (a fused one, a step's), `output` is one of them, `make` is a function and `cases` a list of dicts."
+def check_step_model(forward, steps, make, cases, fused, output, namespace, variants=(), parts=None, derived={}):
+    "Raise a clear error unless `forward` is lines `name = ...`, each step returns 'd' + values of it (a fused one, a step's), `output` is one of them, `make` is a function and `cases` a list of dicts; `variants`, `parts` and `derived` as `_check_variants` says."
     fn, lines = "StepModel", _assignments("StepModel", forward)
     if not isinstance(namespace, Mapping): raise TypeError(f"{fn}: namespace must be a dict of the names the lines call, got {type(namespace).__name__}")
     made = [t for targets, _, _ in lines for t in targets]
@@ -1628,6 +1628,20 @@ def check_step_model(forward, steps, make, cases, fused, output, namespace):
     if not callable(make): raise TypeError(f"{fn}: make must be a function make(gen, **sizes) -> the inputs by name, got {type(make).__name__}")
     if not isinstance(cases, list) or not cases or not all(isinstance(c, dict) for c in cases):
         raise ValueError(f"{fn}: cases must be a non-empty list of dicts of sizes, got {cases!r}")
+    _check_variants(fn, variants, parts, made, namespace, derived)
+
+# %% ../nbs/90_guards.ipynb #571ce081
+def _check_variants(fn, variants, parts, made, namespace, derived={}):
+    "Raise a clear error unless `variants` is a list of (kind, what, {a value of the forward: an expression}) `parts` a function or None, `derived` a dict of texts."
+    for v in variants if isinstance(variants, (list, tuple)) else [variants]:
+        if not (isinstance(v, tuple) and len(v) == 3 and all(isinstance(s, str) for s in v[:2]) and isinstance(v[2], Mapping)):
+            raise ValueError(f"{fn}: a variant is (kind, what, {{value: expression}}), got {v!r:.80}")
+        for name, expr in v[2].items():
+            if name not in made: raise ValueError(f"{fn}: the variant {v[0]!r} remakes {name}, which the forward does not make ({', '.join(made)})")
+            _assignments(fn, f"{name} = {expr}")               # one line of Python, as the forward's are
+    if not isinstance(derived, Mapping) or not all(isinstance(t, str) for t in derived.values()):
+        raise TypeError(f"{fn}: derived must be a dict (step -> where the course derives it), got {derived!r:.80}")
+    if parts is not None and not callable(parts): raise TypeError(f"{fn}: parts must be a function parts(values) -> {{gradient: [(name, index)]}}, got {type(parts).__name__}")
 
 # %% ../nbs/90_guards.ipynb #810b75c8
 def _step_model(fn, model, models):
@@ -1663,8 +1677,10 @@ def _step_refusal(fn, m, f, name=None):
             why += f". {name} may use the forward's values and the gradients computed before it: {', '.join(earlier)}"
         else:
             near = difflib.get_close_matches(p, m.names + earlier, n=2, cutoff=0.6)
+            size = p[:1].isupper() and len(p) <= 2                     # N, B, T, C, hs: a size, not a value
             why = (f"{p} is not a name of the forward; " + (f"did you mean {' or '.join(near)}? " if near else "")
-                   + f"Its values: {', '.join(m.names)}; a gradient is 'd' + a value")
+                   + ("a size is no parameter: compute it in the step from a value it takes (N = len(x), B, T, C = dout.shape). " if size else ""))
+            why += ("Its" if why.endswith((". ", "? ")) else "its") + f" values: {', '.join(m.names)}; a gradient is 'd' + a value"
         return ValueError(f"{fn}: {name}({', '.join(q.name for q in params)}): {why}")
 
 # %% ../nbs/90_guards.ipynb #973439bb

@@ -126,8 +126,12 @@ MUTANTS = [
     ("conv1d", "flipped", "inp.g from the flipped kernel (a true convolution's backward)", [("w[:, :, k])", "w[:, :, K - 1 - k])")]),
     ("conv1d", "flipped", "inp.g and w.g from the flipped kernel", [("w[:, :, k])", "w[:, :, K - 1 - k])"),
                                                                     ("out.g, windows)", "out.g, windows).flip(-1)")]),
+    # the puzzles: the Jacobian read the wrong way, J out.g where x.g is out.g J
+    ("cumsum", "jvp", "summed from the wrong end: the forward's own cumsum of out.g", [("out.g.flip(0).cumsum(0).flip(0)", "out.g.cumsum(0)")]),
+    ("roll", "jvp", "rolled the way the forward rolls", [("out.g.roll(-k)", "out.g.roll(k)")]),
+    ("sort", "jvp", "the sort's permutation applied to out.g", [("torch.zeros_like(x).scatter(0, x.argsort(), out.g)", "out.g[x.argsort()]")]),
 ]
-NEW_KINDS = ("element-wise", "transposed", "unbiased", "in-place")   # each with at least 3 mutants added by issue 24
+NEW_KINDS = ("element-wise", "transposed", "unbiased", "in-place", "jvp")   # each with at least 3 mutants added since issue 24
 
 
 def source(name):

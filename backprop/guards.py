@@ -17,10 +17,11 @@ __all__ = ['MNIST_SAMPLE_SHA256', 'BLOCK_SAVED', 'GPT_SAVED', 'check_load_mnist_
            'check_paired_ratio', 'check_shard', 'check_classifier_shard_step', 'check_parallel_forward_and_backward',
            'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
            'check_spawnable', 'check_parallel_main', 'check_last_batch', 'check_time_steps', 'check_time_all_reduce',
-           'check_time_compute', 'check_timing_table', 'check_worker_fault', 'check_torch_mlp', 'check_scaling',
-           'check_breaking_point', 'check_scaling_table', 'check_scaling_report', 'check_grade', 'check_hint',
-           'check_named', 'check_params_batch', 'check_charmlp_backward', 'check_by_name', 'check_build_dataset',
-           'check_split_names', 'check_init_charmlp', 'check_compare_grads', 'check_train_charmlp', 'check_grad_table',
+           'check_time_compute', 'check_timing_table', 'check_worker_fault', 'check_torch_mlp',
+           'check_ring_allreduce_time', 'check_predict_step', 'check_scaling', 'check_breaking_point',
+           'check_scaling_table', 'check_scaling_report', 'check_grade', 'check_hint', 'check_named',
+           'check_params_batch', 'check_charmlp_backward', 'check_by_name', 'check_build_dataset', 'check_split_names',
+           'check_init_charmlp', 'check_compare_grads', 'check_train_charmlp', 'check_grad_table',
            'check_encoder_forward', 'check_encoder_backward', 'check_layernorm_forward', 'check_layernorm_backward',
            'check_linear_forward', 'check_linear_backward', 'check_attention_forward', 'check_attention_backward',
            'check_gelu_forward', 'check_gelu_backward', 'check_crossentropy_backward', 'check_block_shapes',
@@ -985,12 +986,10 @@ def check_sync_params(params):
                                 "every worker must build the same model", once=False)
 
 # %% ../nbs/90_guards.ipynb #e0a6d5f4
-def check_run_workers(fn, world_size, timeout, port, backend):
-    "run_workers' arguments, before any process starts: a function, as many workers as the machine can run, a timeout, a port, a backend."
+def check_run_workers(fn, world_size, timeout, backend):
+    "run_workers' arguments, before any process starts: a function, as many workers as the machine can run, a timeout, a backend."
     if not callable(fn): raise TypeError(f"run_workers: fn must be a function fn(rank, world_size, *args), got {type(fn).__name__}")
     _check_count("run_workers", "world_size", world_size); _check_timeout("run_workers", "timeout", timeout)
-    if port is not None and not (_is_count(port) and port <= 65535):
-        raise ValueError(f"run_workers: port must be None (a free port) or an int from 1 to 65535, got {port!r}")
     if backend not in (None, "gloo", "nccl"):
         raise ValueError(f"run_workers: backend must be None (nccl where CUDA is, else gloo), 'gloo' or 'nccl', got {backend!r}")
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -1093,6 +1092,15 @@ def _check_models(fn, models, what="models", fields=("t_compute", "nbytes")):
 def _check_Ps(fn, Ps):
     if not (isinstance(Ps, (list, tuple, range)) and len(Ps) and all(map(_is_count, Ps))):
         raise ValueError(f"{fn}: Ps must be a non-empty list of worker counts (positive ints), got {Ps!r}")
+
+def check_ring_allreduce_time(P, nbytes, alpha, beta):
+    _check_count("ring_allreduce_time", "P, the number of workers,", P)
+    _check_cost("ring_allreduce_time", nbytes=nbytes, alpha=alpha, beta=beta)
+
+def check_predict_step(P, t_compute, nbytes, alpha, beta, overlap):
+    _check_count("predict_step", "P, the number of workers,", P)
+    _check_cost("predict_step", t_compute=t_compute, nbytes=nbytes, alpha=alpha, beta=beta)
+    if not isinstance(overlap, bool): raise TypeError(f"predict_step: overlap must be True or False, got {overlap!r}")
 
 def check_scaling(P, t_compute, nbytes, alpha, beta):
     _check_count("scaling", "P, the number of workers,", P)

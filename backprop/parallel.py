@@ -16,7 +16,8 @@ from .fast import fast_forward_and_backward
 from .losses import log_softmax, classifier_forward_and_backward, evaluate_classifier
 from .train import fit
 from .guards import (check_shard, check_all_reduce_grads, check_parallel_forward_and_backward,
-                             check_overlapped_forward_and_backward, check_sync_params, check_classifier_shard_step)
+                             check_overlapped_forward_and_backward, check_sync_params, check_classifier_shard_step,
+                             check_ring_allreduce_time, check_predict_step)
 
 # %% ../nbs/13_parallel.ipynb #d4358f12
 def shard(n, rank, world_size):
@@ -112,17 +113,19 @@ def overlapped_forward_and_backward(inp, targ, w1, b1, w2, b2, overlap=True, wai
 # %% ../nbs/13_parallel.ipynb #583cd34b
 def ring_allreduce_time(P, nbytes, alpha, beta):
     "Seconds for a ring all-reduce of `nbytes` on P workers: 2(P - 1) steps of alpha plus nbytes / P at beta bytes/s."
+    check_ring_allreduce_time(P, nbytes, alpha, beta)
     return 2 * (P - 1) * (alpha + nbytes / P / beta)
 
 # %% ../nbs/13_parallel.ipynb #b2d2941c
 def predict_step(P, t_compute, nbytes, alpha, beta, overlap=False):
     "Seconds per step on P workers: compute plus all-reduce, or with overlap what the backward pass cannot hide."
+    check_predict_step(P, t_compute, nbytes, alpha, beta, overlap)
     t_comm = ring_allreduce_time(P, nbytes, alpha, beta)
     if overlap: return t_compute / 2 + max(t_compute / 2, t_comm)   # the backward without inp.g: half the compute
     return t_compute + t_comm
 
 # %% ../nbs/96_parallel_plumbing.ipynb #0eef316d
-import gc, importlib, inspect, math, multiprocessing, os, pickle, queue, statistics, traceback
+import gc, importlib, inspect, math, multiprocessing, os, pickle, queue, shutil, statistics, tempfile, traceback
 from datetime import timedelta
 from fastcore.imports import in_ipython
 from .data import load_mnist_sample, train_valid_split, normalise
@@ -155,14 +158,14 @@ def _to(obj, device):
     if isinstance(obj, dict): return {k: _to(v, device) for k, v in obj.items()}
     return obj
 
-def _worker(fn, rank, world_size, port, backend, timeout, args, results):
-    "One worker: join the process group through the parent's store, run fn, put its result (or its error) on `results`."
+def _worker(fn, rank, world_size, path, backend, timeout, args, results):
+    "One worker: join the process group through the store in the file `path`, run fn, put its result (or its error) on `results`."
     try:
         torch.set_num_threads(1)
         device = torch.device("cpu")
         if backend == "nccl":
             device = torch.device("cuda", rank % torch.cuda.device_count()); torch.cuda.set_device(device)
-        store = dist.TCPStore("127.0.0.1", port, world_size, is_master=False, timeout=timedelta(seconds=timeout))
+        store = dist.FileStore(path, world_size); store.set_timeout(timedelta(seconds=timeout))
         dist.init_process_group(backend, store=store, rank=rank, world_size=world_size, timeout=timedelta(seconds=timeout))
         results.put((rank, "ok", pickle.dumps(_to(fn(rank, world_size, *_to(args, device)), "cpu"))))
     except BaseException as e:
@@ -210,27 +213,21 @@ def _failure(reports, world_size, timeout):
     return WorkerError("\n".join(lines)), RemoteTraceback(tb or msg)
 
 # %% ../nbs/96_parallel_plumbing.ipynb #a578ab8e
-def run_workers(fn, world_size, *args, timeout=60., port=None, backend=None):
+def run_workers(fn, world_size, *args, timeout=60., backend=None):
     """Run fn(rank, world_size, *args) on `world_size` new processes joined in a process group over 127.0.0.1; return
     their results, rank 0's first. The run ends within `timeout` s: a worker that fails, or still runs then, stops them all
     with a WorkerError, never a hang."""
-    check_run_workers(fn, world_size, timeout, port, backend)      # counts, bounds, a backend this machine has: appendix 90
+    check_run_workers(fn, world_size, timeout, backend)      # counts, bounds, a backend this machine has: appendix 90
     backend = backend or default_backend()
     method = "fork" if backend != "nccl" and "fork" in multiprocessing.get_all_start_methods() else "spawn"
     if method == "spawn":
         if getattr(fn, "__module__", None) == "__main__":    # a notebook's copy of an export
             fn = getattr(importlib.import_module("backprop.parallel"), fn.__name__, fn)
         check_spawnable(fn, args)                            # a new Python can import fn and unpickle args: appendix 90
-    try:          # the rendezvous, held here: port 0 lets the operating system pick a free port
-        store = dist.TCPStore("127.0.0.1", port or 0, world_size, is_master=True, wait_for_workers=False,
-                              timeout=timedelta(seconds=timeout))
-    except dist.DistNetworkError as e:
-        if "EADDRINUSE" not in str(e): raise
-        raise OSError(f"run_workers: port {port} on 127.0.0.1 is already in use (by another run, or one that has not "
-                      f"exited yet); pass another port, or port=None for a free one") from e
+    folder = tempfile.mkdtemp(prefix="backprop-rendezvous-")   # the rendezvous: a file in a new folder, this run's alone
     ctx = multiprocessing.get_context(method)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(fn, r, world_size, store.port, backend, timeout / 2, args, results),
+    procs = [ctx.Process(target=_worker, args=(fn, r, world_size, os.path.join(folder, "store"), backend, timeout / 2, args, results),
                          daemon=True) for r in range(world_size)]          # a collective waits at most half the run
     deadline = time.monotonic() + timeout                     # one deadline for the whole run
     gc.freeze()                   # a forked child's garbage collector must leave the parent's objects alone
@@ -242,7 +239,7 @@ def run_workers(fn, world_size, *args, timeout=60., port=None, backend=None):
         for p in procs:
             if p.is_alive(): p.kill()
             p.join()
-        del store                 # the rendezvous closes now, not in some later child's garbage collection
+        shutil.rmtree(folder, ignore_errors=True)
     if any(status != "ok" for status, _ in reports.values()) or len(reports) < world_size:
         err, cause = _failure(reports, world_size, timeout)
         raise err from cause
@@ -297,7 +294,7 @@ class TorchMLP(torch.nn.Module):
         self.w1, self.b1, self.w2, self.b2 = (torch.nn.Parameter(p.detach().clone()) for p in (w1, b1, w2, b2))
     def forward(self, x): return mlp(x, self.w1, self.b1, self.w2, self.b2)
 
-def worker_timing(rank, world_size, inp, targ, params, rounds=30):
+def worker_timing(rank, world_size, inp, targ, params, rounds=20):
     "Median step and waiting seconds, on this worker, of each way to run the classifier's data-parallel step."
     start, end = shard(len(inp), rank, world_size)
     ddp = DistributedDataParallel(TorchMLP(*params))

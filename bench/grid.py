@@ -17,7 +17,7 @@ would be below the floor), fast <= 1.02x the floor. The last column says which o
 
 The clock: CPU time of this process on 1 thread (time that another program had the core does not count); wall time on
 2 threads (CPU time would count a thread's spinning while it waits for the other). The number of rounds of a cell
-follows a time budget (at least 5). Before timing, each cell checks that the fast path's gradients are autograd's.
+follows a time budget (at least 5; chunks of 5 until the budget is spent, at most 200). Before timing, each cell checks that the fast path's gradients are autograd's.
 
     .venv/bin/python bench/grid.py             # the full grid: a few minutes on 2 idle cores
     .venv/bin/python bench/grid.py --quick     # 4 small cells, for the tests: seconds
@@ -97,11 +97,12 @@ def time_cell(rows, hidden, threads, budget, min_rounds=5, max_rounds=200):
            "autograd": lambda: autograd_step(model, *own[1]),
            "floor": products(model, rows)}
     clock = time.process_time if threads == 1 else time.perf_counter
-    start = time.perf_counter()
-    time_interleaved(fns, 1, clock=clock)                                 # warm-up and one round: how long a round takes
-    per_round = time.perf_counter() - start
-    rounds = max(min_rounds, min(max_rounds, int(budget / max(per_round / 2, 1e-9))))
-    return time_interleaved(fns, rounds, clock=clock)
+    times, start = {name: [] for name in fns}, time.perf_counter()
+    # Chunks of 5 rounds (each after one untimed call of each function) until the budget is spent: a busy machine,
+    # where 2 threads wait for each other at every call, gets fewer rounds, never a run many times the budget.
+    while len(times["fast"]) < min_rounds or (len(times["fast"]) < max_rounds and time.perf_counter() - start < budget):
+        for name, ts in time_interleaved(fns, 5, clock=clock).items(): times[name] += ts
+    return times
 
 
 def cell_row(rows, hidden, threads, times):

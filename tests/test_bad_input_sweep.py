@@ -1239,7 +1239,6 @@ ISSUE_26 = {
         bad("value", lambda: run_workers(worker_grads, 2, timeout=10**7), ValueError, TIMEOUT + "10000000$"),
         bad("dtype", lambda: run_workers(worker_grads, 2, timeout="10"), ValueError, TIMEOUT + "'10'$"),
         bad("dtype", lambda: run_workers(worker_grads, 2, timeout=True), ValueError, TIMEOUT + "True$"),
-        bad("value", lambda: run_workers(worker_grads, 2, port=70000), ValueError, r"port must be None \(a free port\) or an int from 1 to 65535, got 70000"),
         bad("value", lambda: run_workers(worker_grads, 2, backend="mpi"), ValueError, r"run_workers: backend must be None \(nccl where CUDA is, else gloo\), 'gloo' or 'nccl', got 'mpi'"),
         bad("value", lambda: run_workers(worker_grads, torch.cuda.device_count() + 1, backend="nccl"), ValueError, CUDA_MSG),
         bad("value", lambda: spawned(lambda: run_workers(lambda rank, world_size: rank, 2, backend="gloo")), ValueError, r"run_workers: the workers are spawned \(new Pythons\), which get fn and args by pickle, and fn cannot be pickled .*a lambda"),
@@ -1341,6 +1340,20 @@ ISSUE_26 = {
     "backprop.parallel.compute_per_step": [
         bad("value", lambda: compute_per_step(classifier_forward_and_backward, T(64, 784), torch.arange(64) % 10, hidden=(0,)), ValueError, "init_params: n_hidden must be a positive int, got 0"),
     ],
+    "backprop.parallel.ring_allreduce_time": [
+        bad("value", lambda: ring_allreduce_time(0, 1e6, 1e-5, 1e10), ValueError, r"ring_allreduce_time: P, the number of workers, must be a positive int, got 0"),
+        bad("dtype", lambda: ring_allreduce_time(2.0, 1e6, 1e-5, 1e10), ValueError, r"ring_allreduce_time: P, the number of workers, must be a positive int, got 2\.0"),
+        bad("value", lambda: ring_allreduce_time(2, -1, 1e-5, 1e10), ValueError, r"ring_allreduce_time: nbytes must be a finite number >= 0, got -1"),
+        bad("value", lambda: ring_allreduce_time(2, 1e6, 1e-5, 0), ValueError, r"ring_allreduce_time: beta must be a finite number > 0, got 0"),
+        bad("dtype", lambda: ring_allreduce_time(2, torch.tensor(1e6), 1e-5, 1e10), ValueError, r"ring_allreduce_time: nbytes must be a finite number >= 0, got tensor"),
+    ],
+    "backprop.parallel.predict_step": [
+        bad("value", lambda: predict_step(2, 1e-3, 1e6, 1e-5, 0), ValueError, r"predict_step: beta must be a finite number > 0, got 0"),
+        bad("value", lambda: predict_step(0, 1e-3, 1e6, 1e-5, 1e10), ValueError, r"predict_step: P, the number of workers, must be a positive int, got 0"),
+        bad("value", lambda: predict_step(2, 0, 1e6, 1e-5, 1e10), ValueError, r"predict_step: t_compute must be a finite number > 0, got 0"),
+        bad("value", lambda: predict_step(2, 1e-3, 1e6, float("inf"), 1e10), ValueError, r"predict_step: alpha must be a finite number >= 0, got inf"),
+        bad("dtype", lambda: predict_step(2, 1e-3, 1e6, 1e-5, 1e10, overlap="yes"), TypeError, r"predict_step: overlap must be True or False, got 'yes'"),
+    ],
     "backprop.parallel.scaling": [
         bad("value", lambda: scaling(0, 1e-3, 8e5, 1e-5, 1.25e10), ValueError, r"scaling: P, the number of workers, must be a positive int, got 0"),
         bad("value", lambda: scaling(2, -1e-3, 8e5, 1e-5, 1.25e10), ValueError, r"scaling: t_compute must be a finite number > 0, got -0\.001"),
@@ -1379,14 +1392,7 @@ ISSUE_26 = {
 for _name, _entries in ISSUE_26.items():
     SWEEP.setdefault(_name, []).extend(_entries)
 
-KNOWN_GAPS_26 = {     # chapter 13's cost model formulas check nothing (their cells are being rewritten for issue 22)
-    "backprop.parallel.ring_allreduce_time": [
-        gap("value", lambda: ring_allreduce_time(0, 1e6, 1e-5, 1e10), "SILENT: 0 workers give a negative time, -2e-05 s"),
-    ],
-    "backprop.parallel.predict_step": [
-        gap("value", lambda: predict_step(2, 1e-3, 1e6, 1e-5, 0), "beta = 0 bytes/s: ZeroDivisionError inside ring_allreduce_time"),
-    ],
-}
+KNOWN_GAPS_26 = {}    # the last two (ring_allreduce_time, predict_step) check their numbers now
 EXEMPT_26 = {
     "backprop.parallel.default_backend": "takes no arguments",
     "backprop.parallel.WorkerError": "an exception class: its argument is the message",

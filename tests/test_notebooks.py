@@ -1,5 +1,6 @@
-"""Every notebook of nbs/ runs top to bottom, once: in JupyterLab when the browser test runs in the same
-session (tests/test_browser.py runs every notebook there and fails on any cell that raises, and more),
+"""Every notebook of nbs/ runs top to bottom, once: in the browser test when it runs in the same session
+(tests/test_browser.py runs every chapter in JupyterLab, every appendix headless with nbclient, and fails on any
+cell that raises, and more),
 else here, in a fresh Python process with nbdev's own runner, as `nbdev_test` would run it. A notebook
 with cells nbdev skips (`#| eval: false`, a tst_flag) always runs here, since JupyterLab would run them.
 And the two tools that guard the notebooks catch what they are for.
@@ -39,7 +40,7 @@ def nbdev_skips_a_cell(nb):
 
 
 def runs_in_jupyterlab(session, nb):
-    "True if tests/test_browser.py is part of this session, can run (Chromium is there), and runs `nb` in JupyterLab."
+    "True if tests/test_browser.py is part of this session, can run (Chromium is there), and runs `nb` (a chapter in JupyterLab, an appendix headless)."
     if not any(item.nodeid.startswith("tests/test_browser.py::") for item in session.items):
         return False
     import browser
@@ -53,7 +54,7 @@ def runs_in_jupyterlab(session, nb):
 @pytest.mark.parametrize("nb", notebooks, ids=[p.stem for p in notebooks])
 def test_notebook_runs(nb, request):
     if runs_in_jupyterlab(request.session, nb):
-        pytest.skip("runs top to bottom in JupyterLab in this session (tests/test_browser.py): once is enough")
+        pytest.skip("runs top to bottom in this session's browser test (tests/test_browser.py): once is enough")
     res = subprocess.run([sys.executable, str(root / "tools" / "run_notebook.py"), str(nb)],
                          cwd=root, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, f"{nb.name} failed:\n{res.stdout}\n{res.stderr[-6000:]}"

@@ -4,11 +4,12 @@ faults that must end in a clear error, the cost model, the command line under to
 Workers are 1 or 2 processes on 127.0.0.1 (gloo), forked by run_workers, so each run costs a fraction of a second;
 the torchrun test starts fresh Pythons (a few seconds). float64 for the equalities, to rtol 1e-10 and atol 1e-14
 (an entry near 0 is a cancellation: its rounding error is absolute)."""
+import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -236,19 +237,21 @@ def test_a_worker_that_dies_without_a_word_is_reported():
     assert "rank 1 of 2 exited with code 3 without a result" in str(e.value)
 
 
-def test_a_port_already_in_use_is_a_clear_error():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); s.listen()
-        port = s.getsockname()[1]
-        with pytest.raises(OSError, match=f"run_workers: port {port} on 127.0.0.1 is already in use"):
-            run_workers(worker_grads, 2, [], port=port)
+def test_every_run_leaves_no_rendezvous_behind(monkeypatch):
+    made, mkdtemp = [], tempfile.mkdtemp
+    def recorded(*args, **kwargs):              # the folders run_workers makes (other tests run beside this one)
+        made.append(mkdtemp(*args, **kwargs)); return made[-1]
+    monkeypatch.setattr(tempfile, "mkdtemp", recorded)
+    assert run_workers(worker_grads, 2, []) == [[], []]
+    with pytest.raises(WorkerError): run_workers(dies, 2, timeout=2.)
+    assert len(made) == 2 and all(Path(p).name.startswith("backprop-rendezvous-") for p in made)
+    assert not any(os.path.exists(p) for p in made)
 
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(fn=3, world_size=2), "fn must be a function"),
     (dict(world_size=0), "world_size must be a positive int"),
     (dict(timeout=0), "timeout must be a number of seconds from 1 to 86,400 (a day), got 0"),
-    (dict(port=70000), "port must be None (a free port) or an int from 1 to 65535"),
 ])
 def test_run_workers_rejects_bad_arguments(kwargs, message):
     args = dict(fn=worker_grads, world_size=2) | kwargs

@@ -622,11 +622,13 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
     to_type = list(exercises)
     if to_type: groups.setdefault((), [])
     with jupyter_server(root_dir, log_path=(shots_dir / "jupyter-server.log") if shots_dir else None) as (base, token):
-        context = await new_context(browser, [base + "/"], blocked)
+        contexts = []
 
         async def worker(off, queue):
             "One JupyterLab page (with the plugins `off` switched off) running notebooks from `queue` until it is empty."
             try:
+                context = await new_context(browser, [base + "/"], blocked)   # a renderer process of its own
+                contexts.append(context)
                 page, page_errors = await open_lab(context, base, token, off)
             except Exception as e:  # no JupyterLab: every notebook this page would have run fails, saying why
                 while queue:
@@ -654,7 +656,7 @@ async def run_lab(browser, root_dir, relpaths, shots_dir=None, parallel=2, timeo
         def pages(off, queue):                              # one page at least for the exercises to type
             return min(parallel if not off else 1, len(queue)) or int(not off and bool(to_type))
         await asyncio.gather(*(worker(off, queue) for off, queue in groups.items() for _ in range(pages(off, queue))))
-        await context.close()
+        for context in contexts: await context.close()
     return {r: reports[r] for r in [*relpaths, *(f"{rel}: {name}" for rel, name, *_ in exercises)]}, blocked
 
 

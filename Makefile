@@ -100,4 +100,4 @@ docs: $(STAMP) $(NPM_FILES)
 
 test: $(STAMP) chromium $(NPM_FILES)
 	$(PY) tools/check_sync.py
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder

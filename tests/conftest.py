@@ -18,6 +18,16 @@ def one_thread():
     torch.set_num_threads(n)
 
 
+LONG_POLES = ("test_browser.py", "test_notebooks.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The two files that run every notebook (in JupyterLab, or headless without Chromium) first: with `make test`'s
+    `--dist loadfile --no-loadscope-reorder` each starts at once on a worker of its own, while the other worker runs
+    the rest. pytest-xdist otherwise hands a worker a few files before the long pole, and the run waits for them."""
+    items.sort(key=lambda item: Path(str(item.path)).name not in LONG_POLES)   # stable: the rest keep their order
+
+
 # Counts that tests report (catch rates, sweep sizes, timings) are recorded with pytest's
 # `record_property("summary", text)` and printed at the end of the run, before pytest's last line.
 # Properties travel with the test reports, so this works under pytest-xdist too, where a test's

@@ -21,6 +21,7 @@ Chromium is Debian's (`make chromium` installs it as root): without it this test
 (CI=1/true/yes; .ci/run sets CI=true) and is skipped, with the reason, elsewhere.
 """
 import asyncio
+import contextlib
 import glob
 import multiprocessing
 import os
@@ -105,6 +106,20 @@ def _notebook(cells):
     return nb
 
 
+@contextlib.contextmanager
+def kernel_threads():
+    """Every kernel started meanwhile (the Jupyter server's, the appendices' runner's: both inherit this environment)
+    gets torch threads for its share of the cores: two notebooks run at once, so on 2 cores 1 thread each. With a
+    thread per core each, two kernels' threads wait for each other: alone, this test took 217 s so, 202 s with 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    old = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = str(max(1, cores // 2))
+    try: yield
+    finally:
+        if old is None: os.environ.pop("OMP_NUM_THREADS")
+        else: os.environ["OMP_NUM_THREADS"] = old
+
+
 async def _run_everything(tmp):
     """One browser: JupyterLab over every notebook, and the site built from the copies it saved.
     The site is written by another process meanwhile (the API pages and the index at once, each
@@ -142,7 +157,7 @@ async def _run_everything(tmp):
         return (await browser.check_site(chromium, site_))[0]
 
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as pool, ProcessPoolExecutor(1, mp_context=spawn) as runner:
+    with kernel_threads(), ProcessPoolExecutor(1, mp_context=spawn) as pool, ProcessPoolExecutor(1, mp_context=spawn) as runner:
         when_written(pool.submit(build_site.write_index_and_api, site), "index")
 
         def saved(rel):

@@ -1093,18 +1093,20 @@ def _check_Ps(fn, Ps):
     if not (isinstance(Ps, (list, tuple, range)) and len(Ps) and all(map(_is_count, Ps))):
         raise ValueError(f"{fn}: Ps must be a non-empty list of worker counts (positive ints), got {Ps!r}")
 
+def _check_workers_and_cost(fn, P, **values):
+    "Raise a clear error unless P is a count of workers and each of `values` a number the cost model can use."
+    _check_count(fn, "P, the number of workers,", P)
+    _check_cost(fn, **values)
+
 def check_ring_allreduce_time(P, nbytes, alpha, beta):
-    _check_count("ring_allreduce_time", "P, the number of workers,", P)
-    _check_cost("ring_allreduce_time", nbytes=nbytes, alpha=alpha, beta=beta)
+    _check_workers_and_cost("ring_allreduce_time", P, nbytes=nbytes, alpha=alpha, beta=beta)
 
 def check_predict_step(P, t_compute, nbytes, alpha, beta, overlap):
-    _check_count("predict_step", "P, the number of workers,", P)
-    _check_cost("predict_step", t_compute=t_compute, nbytes=nbytes, alpha=alpha, beta=beta)
+    _check_workers_and_cost("predict_step", P, t_compute=t_compute, nbytes=nbytes, alpha=alpha, beta=beta)
     if not isinstance(overlap, bool): raise TypeError(f"predict_step: overlap must be True or False, got {overlap!r}")
 
 def check_scaling(P, t_compute, nbytes, alpha, beta):
-    _check_count("scaling", "P, the number of workers,", P)
-    _check_cost("scaling", t_compute=t_compute, nbytes=nbytes, alpha=alpha, beta=beta)
+    _check_workers_and_cost("scaling", P, t_compute=t_compute, nbytes=nbytes, alpha=alpha, beta=beta)
 
 def check_breaking_point(t_compute, nbytes, alpha, beta, most):
     _check_cost("breaking_point", t_compute=t_compute, nbytes=nbytes, alpha=alpha, beta=beta)

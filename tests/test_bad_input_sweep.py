@@ -1392,7 +1392,6 @@ ISSUE_26 = {
 for _name, _entries in ISSUE_26.items():
     SWEEP.setdefault(_name, []).extend(_entries)
 
-KNOWN_GAPS_26 = {}    # the last two (ring_allreduce_time, predict_step) check their numbers now
 EXEMPT_26 = {
     "backprop.parallel.default_backend": "takes no arguments",
     "backprop.parallel.WorkerError": "an exception class: its argument is the message",
@@ -1406,7 +1405,6 @@ EXEMPT_26 = {
     **{f"backprop.exercises.{ex.forward.__name__}": "an exercise's forward, which grade calls with the arguments of its hidden cases"
        for ex in EXERCISES.values()},
 }
-KNOWN_GAPS.update(KNOWN_GAPS_26)
 EXEMPT.update(EXEMPT_26)
 
 

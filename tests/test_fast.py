@@ -592,6 +592,31 @@ def test_a_step_drops_the_last_steps_gradients_and_sets_new_ones():
     assert all(torch.equal(g, k) for g, k in zip(old, kept))           # ... and the old ones, if kept, untouched
 
 
+
+def test_a_call_that_passed_the_checks_lets_no_other_call_skip_them():
+    "The checks are skipped only for a call with the same answers as the last one that passed: change any, and they run."
+    inp, targ, params = problem(6, (3, 2, 1), seed=29)
+    w1, b1, w2, b2 = params
+    def good(): fast_forward_and_backward(inp, targ, *params, block_rows=2)
+    bad_calls = {
+        "targ one row short": (lambda: fast_forward_and_backward(inp, targ[:5], *params, block_rows=2), r"targ must have shape \(6,\)"),
+        "block_rows 2.0": (lambda: fast_forward_and_backward(inp, targ, *params, block_rows=2.0), r"block_rows must be a positive int, got 2.0"),
+        "block_rows 0": (lambda: fast_forward_and_backward(inp, targ, *params, block_rows=0), r"block_rows must be a positive int, got 0"),
+        "layers swapped": (lambda: fast_forward_and_backward(inp, targ, w2, b2, w1, b1, block_rows=2), r"layer 1: inp has shape"),
+        "a weight twice": (lambda: fast_forward_and_backward(inp, targ, w1, b1, w1, b2, block_rows=2), r"parameter 3 is the same tensor as parameter 1"),
+        "float32 input": (lambda: fast_forward_and_backward(inp.float(), targ, *params, block_rows=2), r"same dtype"),
+        "the input as its own buffer": (lambda: fast_forward_and_backward(inp, targ, *params, input_grad=inp, block_rows=2), r"overlaps inp"),
+        "a list for input_grad": (lambda: fast_forward_and_backward(inp, targ, *params, input_grad=[1], block_rows=2), r"input_grad must be False, True, or a tensor"),
+    }
+    for name, (call, message) in bad_calls.items():
+        good()                                                          # the checks passed: remembered
+        with pytest.raises((ValueError, TypeError), match=message):
+            call()
+    good()
+    w1.data = torch.randn(3, 4, dtype=w1.dtype)                         # the same weight object, another shape
+    with pytest.raises(ValueError, match=r"layer 1: w has shape \(3, 4\) and b has shape \(2,\)"):
+        good()
+
 def load_grid():
     import importlib.util
     spec = importlib.util.spec_from_file_location("bench_grid", root / "bench" / "grid.py")

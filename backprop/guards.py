@@ -13,15 +13,15 @@ __all__ = ['MNIST_SAMPLE_SHA256', 'BLOCK_SAVED', 'GPT_SAVED', 'check_load_mnist_
            'check_cross_entropy', 'check_cross_entropy_grad', 'check_ag_data', 'check_ag_operand', 'check_ag_matmul',
            'check_ag_broadcast', 'check_ag_to', 'check_ag_pow', 'check_ag_rpow', 'check_ag_log', 'check_ag_dims',
            'check_ag_mse', 'check_ag_cross_entropy', 'check_ag_backward', 'check_ag_saved', 'check_ag_closure',
-           'check_ag_draw_graph', 'check_matmul_flops', 'check_fast_forward_and_backward', 'check_time_interleaved',
-           'check_paired_ratio', 'check_shard', 'check_classifier_shard_step', 'check_parallel_forward_and_backward',
-           'check_overlapped_forward_and_backward', 'check_all_reduce_grads', 'check_sync_params', 'check_run_workers',
-           'check_spawnable', 'check_parallel_main', 'check_last_batch', 'check_time_steps', 'check_time_all_reduce',
-           'check_time_compute', 'check_timing_table', 'check_worker_fault', 'check_torch_mlp',
-           'check_ring_allreduce_time', 'check_predict_step', 'check_scaling', 'check_breaking_point',
-           'check_scaling_table', 'check_scaling_report', 'check_grade', 'check_hint', 'check_named',
-           'check_params_batch', 'check_charmlp_backward', 'check_by_name', 'check_build_dataset', 'check_split_names',
-           'check_init_charmlp', 'check_compare_grads', 'check_train_charmlp', 'check_grad_table',
+           'check_ag_draw_graph', 'check_matmul_flops', 'check_fast_forward_and_backward', 'check_balanced_orders',
+           'check_time_interleaved', 'check_paired_ratio', 'check_shard', 'check_classifier_shard_step',
+           'check_parallel_forward_and_backward', 'check_overlapped_forward_and_backward', 'check_all_reduce_grads',
+           'check_sync_params', 'check_run_workers', 'check_spawnable', 'check_parallel_main', 'check_last_batch',
+           'check_time_steps', 'check_time_all_reduce', 'check_time_compute', 'check_timing_table',
+           'check_worker_fault', 'check_torch_mlp', 'check_ring_allreduce_time', 'check_predict_step', 'check_scaling',
+           'check_breaking_point', 'check_scaling_table', 'check_scaling_report', 'check_grade', 'check_hint',
+           'check_named', 'check_params_batch', 'check_charmlp_backward', 'check_by_name', 'check_build_dataset',
+           'check_split_names', 'check_init_charmlp', 'check_compare_grads', 'check_train_charmlp', 'check_grad_table',
            'check_encoder_forward', 'check_encoder_backward', 'check_layernorm_forward', 'check_layernorm_backward',
            'check_linear_forward', 'check_linear_backward', 'check_attention_forward', 'check_attention_backward',
            'check_gelu_forward', 'check_gelu_backward', 'check_crossentropy_backward', 'check_block_shapes',
@@ -841,8 +841,12 @@ def _check_finite(loss, extremes):
                      f"finite), so the .g just set are not usable")
 
 # %% ../nbs/90_guards.ipynb #4eca2839
-def check_time_interleaved(fns, rounds, clock):
-    "Raise a clear error unless `fns` is a non-empty dict of functions, `rounds` a positive int and `clock` a function."
+def check_balanced_orders(n):
+    "Raise a clear error unless `n`, the number of things to order, is a positive int."
+    _check_count("balanced_orders", "n", n)
+
+def check_time_interleaved(fns, rounds, clock, seed):
+    "Raise a clear error unless `fns` is a non-empty dict of functions, `rounds` a positive int, `clock` a function, `seed` an int."
     fn = "time_interleaved"
     if not isinstance(fns, dict) or not fns:
         raise TypeError(f"{fn}: fns must be a non-empty dict {{name: function of nothing}}, got {type(fns).__name__} {fns!r:.60}")
@@ -850,6 +854,7 @@ def check_time_interleaved(fns, rounds, clock):
         if not callable(f): raise TypeError(f"{fn}: fns[{name!r}] must be a function of nothing, got {type(f).__name__}")
     _check_count(fn, "rounds", rounds)
     if not callable(clock): raise TypeError(f"{fn}: clock must be a function that returns seconds, got {type(clock).__name__}")
+    if not isinstance(seed, int) or isinstance(seed, bool): raise TypeError(f"{fn}: seed must be an int, got {seed!r:.40}")
 
 def check_paired_ratio(times, base_times):
     "Raise a clear error unless `times` and `base_times` hold one positive number of seconds per round each."

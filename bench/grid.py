@@ -3,8 +3,9 @@
 What a user would pick instead of `fast_forward_and_backward` is `nn.Linear` layers, `F.mse_loss` and
 `loss.backward()`: "autograd" below. For each cell of the grid (the regression MLP 784 -> hidden -> 1 on `rows`
 random rows, float32, torch on `threads` threads), in one run, interleaved (every round runs each of the three once,
-each round in a shuffled order, each on copies of its own of the data, so that none finds them in the cache because
-another just read them; the timer is chapter 12's `time_interleaved`):
+the rounds in chapter 12's balanced orders: in each cycle of 6 rounds each of the three is twice first, twice
+second, twice last, and twice right after each of the others; each on copies of its own of the data and weights, so
+that none finds them in the cache because another just read them; the timer is chapter 12's `time_interleaved`):
 - fast: `fast_forward_and_backward(x, y, w1, b1, w2, b2)`, the same weights in the course's (in, out) layout;
 - autograd: `model.zero_grad(set_to_none=True)`, then `F.mse_loss(model(x).squeeze(-1), y).backward()`;
 - floor: the matrix products that autograd runs for that step, alone, each into memory allocated once (forward
@@ -17,11 +18,18 @@ would be below the floor), fast <= 1.02x the floor. The last column says which o
 
 The clock: CPU time of this process on 1 thread (time that another program had the core does not count); wall time on
 2 threads (CPU time would count a thread's spinning while it waits for the other). The number of rounds of a cell
-follows a time budget (at least 5; chunks of 5 until the budget is spent, at most 200). Before timing, each cell checks that the fast path's gradients are autograd's.
+follows a time budget (cycles of 6 until the budget is spent: at least 6 rounds, at most 204). Before timing, each cell
+checks that the fast path's gradients are autograd's.
+
+Two regimes. By default every timed call is one step, so each step runs right after another computation (which has
+left the caches and the memory allocator as it used them). With `--steps 10` every timed call is 10 steps of the same
+computation in a row, as in a training loop: each step but the first finds its own memory as its last step left it
+(the step time is the call's over 10). The two can differ by several percent, and not for all three alike.
 
     .venv/bin/python bench/grid.py             # the full grid: a few minutes on 2 idle cores
     .venv/bin/python bench/grid.py --quick     # 4 small cells, for the tests: seconds
     .venv/bin/python bench/grid.py --rows 2048 --hidden 50 --threads 1   # one cell, to rerun one that looks off
+    .venv/bin/python bench/grid.py --threads 1 --steps 10                # a training loop's steady state
 """
 import argparse
 import json
@@ -67,7 +75,7 @@ def autograd_step(model, x, y):
 
 def products(model, rows):
     "The matrix products of autograd's step alone, in nn.Linear's orientation, each into an output allocated once."
-    (W1, _), (W2, _) = [(lin.weight.detach(), lin.bias) for lin in (model[0], model[2])]
+    W1, W2 = [lin.weight.detach().clone() for lin in (model[0], model[2])]   # weights of its own, as data of its own
     gen = torch.Generator().manual_seed(1)
     x, g2 = torch.randn(rows, W1.shape[1], generator=gen), torch.randn(rows, W2.shape[0], generator=gen)
     h, g1 = torch.randn(rows, W1.shape[0], generator=gen), torch.randn(rows, W1.shape[0], generator=gen)
@@ -87,8 +95,16 @@ def check_cell(x, y, model, params):
     for p, g in zip(params, grads, strict=True): assert_close(p.g, g, rtol=1e-4, atol=1e-5)
 
 
-def time_cell(rows, hidden, threads, budget, min_rounds=5, max_rounds=200):
-    "Interleaved rounds of fast, autograd and floor on one cell: {name: [seconds, ...]}."
+def in_a_row(fn, steps):
+    "A function of nothing that calls `fn` `steps` times in a row: its time over `steps` is a step's in a training loop."
+    if steps == 1: return fn
+    def run():
+        for _ in range(steps): fn()
+    return run
+
+
+def time_cell(rows, hidden, threads, budget, steps=1, min_rounds=6, max_rounds=204):
+    "Interleaved rounds of fast, autograd and floor on one cell, each `steps` in a row: {name: [seconds a step, ...]}."
     torch.set_num_threads(threads)
     x, y, model, params = make_cell(rows, hidden)
     check_cell(x, y, model, params)
@@ -96,12 +112,15 @@ def time_cell(rows, hidden, threads, budget, min_rounds=5, max_rounds=200):
     fns = {"fast": lambda: fast_forward_and_backward(*own[0], *params),
            "autograd": lambda: autograd_step(model, *own[1]),
            "floor": products(model, rows)}
+    fns = {name: in_a_row(fn, steps) for name, fn in fns.items()}
     clock = time.process_time if threads == 1 else time.perf_counter
     times, start = {name: [] for name in fns}, time.perf_counter()
-    # Chunks of 5 rounds (each after one untimed call of each function) until the budget is spent: a busy machine,
-    # where 2 threads wait for each other at every call, gets fewer rounds, never a run many times the budget.
+    # Cycles of 6 rounds (each after one untimed call of each function; each cycle its own sequence of the orders)
+    # until the budget is spent: a busy machine, where 2 threads wait for each other at every call, gets fewer rounds,
+    # never a run many times the budget.
     while len(times["fast"]) < min_rounds or (len(times["fast"]) < max_rounds and time.perf_counter() - start < budget):
-        for name, ts in time_interleaved(fns, 5, clock=clock).items(): times[name] += ts
+        cycle = len(times["fast"]) // 6
+        for name, ts in time_interleaved(fns, 6, clock=clock, seed=cycle).items(): times[name] += [t / steps for t in ts]
     return times
 
 
@@ -135,21 +154,24 @@ def main(argv=None, show=True):
     p.add_argument("--hidden", type=int, nargs="+", help=f"hidden widths (default {HIDDEN})")
     p.add_argument("--threads", type=int, nargs="+", help=f"torch threads (default {THREADS})")
     p.add_argument("--budget", type=float, help="seconds of rounds per cell (default 2, quick 0.3)")
+    p.add_argument("--steps", type=int, default=1, help="steps in a row per timed call (default 1: each step after "
+                   "another computation's; 10: a training loop's steady state, each step after its own last one)")
     p.add_argument("--json", type=Path, help="also write the cells here")
     args = p.parse_args(argv)
     grid = QUICK if args.quick else dict(rows=ROWS, hidden=HIDDEN, threads=THREADS, budget=2.)
     rows, hidden, threads = args.rows or grid["rows"], args.hidden or grid["hidden"], args.threads or grid["threads"]
     budget = args.budget or grid["budget"]
-    if min(rows) < 1 or min(hidden) < 1 or min(threads) < 1 or budget <= 0:
-        p.error("--rows, --hidden, --threads must be positive ints and --budget > 0")
+    if min(rows) < 1 or min(hidden) < 1 or min(threads) < 1 or budget <= 0 or args.steps < 1:
+        p.error("--rows, --hidden, --threads, --steps must be positive ints and --budget > 0")
     n_threads, start, load = torch.get_num_threads(), time.time(), os.getloadavg()[0]
     try:
         cells = [(n, h, t) for t in threads for h in hidden for n in rows if args.rows or n * h <= MAX_ROWS_X_HIDDEN]
-        results = [cell_row(n, h, t, time_cell(n, h, t, budget)) for n, h, t in cells]
+        results = [dict(cell_row(n, h, t, time_cell(n, h, t, budget, args.steps)), steps=args.steps) for n, h, t in cells]
     finally: torch.set_num_threads(n_threads)
     if show:
         print(f"torch {torch.__version__}, fast_forward_and_backward against nn.Linear + F.mse_loss + backward(), "
-              f"784 -> hidden -> 1, float32; paired medians of interleaved rounds (CPU time on 1 thread, wall on 2); "
+              f"784 -> hidden -> 1, float32; paired medians of interleaved rounds (CPU time on 1 thread, wall on 2), "
+              f"{args.steps} step(s) in a row per timed call; "
               f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after; {time.time() - start:.0f} s\n", flush=True)
         print(table(results))
     if args.json:

@@ -1,8 +1,8 @@
 """Data parallel on P = 2 workers: chapter 13's steps against DistributedDataParallel, side by side.
 
 In one run, interleaved: every round runs every variant once, each after a barrier that starts both workers together,
-so that a slow spell of a shared machine hits all variants alike, each round in another order (chapter 12's shuffle, the
-same on both workers: none always runs right after the same neighbour). Two workers, one torch thread each, float32. Models:
+so that a slow spell of a shared machine hits all variants alike, each round in another order (chapter 12's balanced orders,
+the same on both workers: each variant as often in each place, and right after each other one as often). Two workers, one torch thread each, float32. Models:
 - chapter 9's classifier (784-256-10, cross-entropy) on a batch of 64 rows (32 per worker; `--bs`, `--hidden`):
   - ours, one bucket: `parallel_forward_and_backward` with chapter 9's backward pass, then one all-reduce of all the
     gradients packed in a flat tensor;
@@ -43,6 +43,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))    # the repo's backprop, when run from anywhere
 from backprop.data import load_mnist_sample, normalise, train_valid_split  # noqa: E402
+from backprop.fast import balanced_orders  # noqa: E402
 from backprop.forward import init_params  # noqa: E402
 from backprop.grads import forward_and_backward  # noqa: E402
 from backprop.losses import classifier_forward_and_backward  # noqa: E402
@@ -94,9 +95,10 @@ def bench_worker(rank, world_size, data, rounds, hidden):
         sizes = (784, hidden, 10) if name == CLASSIFIER else (784, 50, 1)
         params = [p.to(inp.device) for p in init_params(*sizes, generator=torch.Generator().manual_seed(0))]
         steps.update(variants(rank, world_size, name, inp, targ, params))
-    times, shuffle = {k: ([], []) for k in steps}, random.Random(0).sample   # the same orders on both workers
+    times, rng, orders, names = {k: ([], []) for k in steps}, random.Random(0), [], list(steps)  # seeded: both alike
     for i in range(rounds + 1):                     # round 0 warms up: not recorded
-        for k in shuffle(list(steps), len(steps)):  # each round in another order
+        if not orders: orders = balanced_orders(len(names)); rng.shuffle(orders)   # a cycle of chapter 12's design
+        for k in [names[j] for j in orders.pop()]:  # each round in the next order
             step, waits = steps[k], []
             dist.barrier()
             start = time.perf_counter()

@@ -20,7 +20,7 @@ Prints a markdown table; `--plot PATH` also saves a bar chart of the ratios.
 
 Appendix 95 imports this file for its live measurements (`ratio_table`, `peak_extra_mib`, `saved_mib`, `cache_sizes`),
 so that it shows what is measured and this file how. The interleaved timer is chapter 12's `time_interleaved`
-(backprop.fast: a warm-up call each, then rounds in a shuffled order). bench/grid.py compares the fast path with
+(backprop.fast: a warm-up call each, then rounds in balanced orders). bench/grid.py compares the fast path with
 nn.Linear + autograd over batch sizes, widths and threads.
 
     .venv/bin/python bench/run.py            # the sizes of issue 8: a minute or two on 2 idle cores
@@ -178,7 +178,7 @@ clock = CLOCK["wall"]
 
 
 def time_interleaved(fns, reps, device="cpu", on=None):
-    """{name: [seconds, ...]}: chapter 12's interleaved timer (a warm-up call each, then `reps` rounds, each in a shuffled
+    """{name: [seconds, ...]}: chapter 12's interleaved timer (a warm-up call each, then `reps` rounds, each in the next
     order), on the clock `on` (default `clock`), each call between two synchronisations of the device."""
     if device.startswith("cuda"): fns = {name: (lambda f=f: (sync(device), f(), sync(device))) for name, f in fns.items()}
     return fast.time_interleaved(fns, reps, clock=on or clock)

@@ -45,7 +45,7 @@ from backprop.losses import (classifier_forward_and_backward, cross_entropy, cro
                              log_softmax, logsumexp, nll, train_classifier)
 from backprop.autograd import Tensor, draw_graph, _result
 from backprop.autograd import cross_entropy as ag_cross_entropy, mse as ag_mse
-from backprop.fast import fast_forward_and_backward, matmul_flops, paired_ratio, time_interleaved
+from backprop.fast import balanced_orders, fast_forward_and_backward, matmul_flops, paired_ratio, time_interleaved
 from backprop.charmlp import (BACKWARD, batchnorm_backward, batchnorm_backward_fused, charmlp_autograd, charmlp_backward,
                               charmlp_forward, charmlp_logits, cross_entropy_backward, embedding_linear_backward,
                               init_charmlp, tanh_linear_backward, train_charmlp)
@@ -804,6 +804,14 @@ SWEEP = {
         bad("value", lambda: time_interleaved({"a": lambda: None}, 0), ValueError, r"time_interleaved: rounds must be a positive int, got 0"),
         bad("order", lambda: time_interleaved(3, {"a": lambda: None}), TypeError, r"time_interleaved: fns must be a non-empty dict .* got int 3"),
         bad("dtype", lambda: time_interleaved({"a": lambda: None}, 2, clock=1.0), TypeError, r"time_interleaved: clock must be a function that returns seconds, got float"),
+
+        bad("dtype", lambda: time_interleaved({"a": lambda: None}, 2, seed=1.5), TypeError, r"time_interleaved: seed must be an int, got 1.5"),
+        bad("dtype", lambda: time_interleaved({"a": lambda: None}, 2, seed=True), TypeError, r"time_interleaved: seed must be an int, got True"),
+    ],
+    "backprop.fast.balanced_orders": [
+        bad("value", lambda: balanced_orders(0), ValueError, r"balanced_orders: n must be a positive int, got 0"),
+        bad("dtype", lambda: balanced_orders(2.0), ValueError, r"balanced_orders: n must be a positive int, got 2.0"),
+        bad("dtype", lambda: balanced_orders("3"), ValueError, r"balanced_orders: n must be a positive int, got '3'"),
     ],
     "backprop.fast.paired_ratio": [
         bad("shape", lambda: paired_ratio([1.0, 2.0], [1.0]), ValueError, r"paired_ratio: times has 2 rounds and base_times 1; they must come from the same rounds"),
@@ -1105,6 +1113,7 @@ EXEMPT = {
     "backprop.steps.HiddenCase": "a plain record (dataclass) of one hidden case's values and gradients, made by the grader",
     "backprop.steps.StepRow": "a plain record (dataclass) of one row of grade_steps' table",
     "backprop.steps.StepTable": "a plain record (dataclass) of what grade_steps found",
+    "backprop.fast.release_scratch": "takes no arguments",
 }
 
 

@@ -59,15 +59,15 @@ def _forward_backward_block(x, targ, layers, n, first, inp_g=None):
         if k < len(layers) - 1:
             extremes.append(torch.aminmax(acts[-1]))  # for the check at the end
             acts[-1].relu_()  # in place: the backward reads the output only
-    g = (acts.pop().squeeze(-1) - targ).unsqueeze(-1)  # out - targ: (B, 1)
-    sse = g.pow(2).sum()
-    g.mul_(2. / n)  # dL/d(out) = 2 (out - targ) / N, N of the whole batch
+    d = acts.pop().view(-1).sub_(targ)  # out - targ, in place: (B,)
+    sse = torch.dot(d, d)  # the sum of squared errors
+    g = d.mul_(2. / n).view(-1, 1)  # dL/d(out) = 2 (out - targ) / N, the batch's N: (B, 1)
     for k in reversed(range(len(layers))):
-        (w, b), a = layers[k], acts.pop()  # a: this layer's input, freed once used
+        (w, b), a = layers[k], acts.pop()  # a: this layer's input
         if first: w.g, b.g = (g.t() @ a).t(), g.sum(0)  # (n_out, B) @ (B, n_in): nn.Linear's order, as (n_in, n_out)
         else: w.g.t().addmm_(g.t(), a); b.g += g.sum(0)  # the next blocks add their share in place
         if k == 0:
-            if inp_g is not None: torch.mm(g, w.t(), out=inp_g)  # dL/d(inp), into its rows of inp.g
+            if inp_g is not None: torch.mm(g, w.t(), out=inp_g)  # dL/d(inp), into inp.g's rows
             break  # else nobody needs it: skip the largest product
         g = _relu_linear_grad(("g", k), g, w, a)  # dL/dz of the layer below: (B, n_in)
     return sse, extremes
@@ -82,13 +82,13 @@ def fast_forward_and_backward(inp, targ, *params, input_grad=False, block_rows=N
     for p in params: p.g = None  # the last .g freed first: memory to reuse
     if input_grad is True: inp.g = None; input_grad = torch.empty_like(inp, memory_format=torch.contiguous_format)
     inp_g = None if input_grad is False else input_grad  # where inp.g goes, if anywhere
-    sse, extremes = 0., []
+    sse, extremes = None, []
     with torch.no_grad():
         for start in range(0, n, rows):
             blk = slice(start, start + rows)
             s, e = _forward_backward_block(inp[blk], targ[blk], layers, n, first=start == 0,
                                            inp_g=None if inp_g is None else inp_g[blk])
-            sse, extremes = sse + s, extremes + e
+            sse, extremes = s if sse is None else sse + s, extremes + e
     loss = sse / n
     if inp_g is not None: inp.g = inp_g
     _check_finite(loss, extremes)  # a NaN or inf in the loss or a ReLU's input: appendix 90

@@ -913,10 +913,12 @@ def _describe(t):
     return f"{str(t.dtype).replace('torch.', '')} of shape {_shape(t)}"
 
 def _check_same_on_every_worker(fn, items, why, once=True):
-    """Raise the same clear error on every worker unless all hold the same `items`, a list of (what, description).
+    """Raise the same clear error on every worker unless all hold the same `items`, a list of (what, description), or a
+    function that makes it (only when compared: a step need not format its tensors' descriptions at every call).
     With `once`, only at the first call of `fn` in this process group: every worker makes the same calls, so all decide alike."""
     done = _compared.setdefault(dist.group.WORLD, set())
     if once and fn in done: return
+    if callable(items): items = items()
     every = [None] * dist.get_world_size()
     dist.all_gather_object(every, items)                  # every worker gets every worker's list: all decide alike
     done.add(fn)
@@ -953,14 +955,14 @@ def check_classifier_shard_step(x, y, N, w1, b1, w2, b2):
 def check_parallel_forward_and_backward(inp, targ, params):
     "The data-parallel checks; at the first call, the same batch and model on every worker; then every .g cleared for fwd_bwd."
     fn = "parallel_forward_and_backward"
-    _check_batch(fn, inp, targ, params); _check_same_on_every_worker(fn, _batch_items(inp, targ, params), _SAME_BATCH)
+    _check_batch(fn, inp, targ, params); _check_same_on_every_worker(fn, lambda: _batch_items(inp, targ, params), _SAME_BATCH)
     for p in params: p.g = None           # fwd_bwd sets them: one it forgets is named, never a stale .g all-reduced
 
 def check_overlapped_forward_and_backward(inp, targ, w1, b1, w2, b2):
     "The data-parallel checks, and labels: it indexes the log-probabilities with them, as chapter 9's nll does."
     fn = "overlapped_forward_and_backward"
     _check_batch(fn, inp, targ, (w1, b1, w2, b2))
-    _check_same_on_every_worker(fn, _batch_items(inp, targ, (w1, b1, w2, b2)), _SAME_BATCH)
+    _check_same_on_every_worker(fn, lambda: _batch_items(inp, targ, (w1, b1, w2, b2)), _SAME_BATCH)
     if targ.dtype != torch.int64 or targ.ndim != 1:
         raise TypeError(f"{fn}: targ must be a 1-D int64 tensor of class labels, got {targ.dtype} of shape {_shape(targ)}")
     if not isinstance(w2, torch.Tensor) or w2.ndim != 2:
@@ -991,7 +993,7 @@ def check_all_reduce_grads(tensors, weight):
                         + ", ".join(f"{t.dtype} on {t.device}" for t in tensors))
     if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
         raise ValueError(f"{fn}: weight must be a finite number (n_p / N), got {weight!r}")
-    _check_same_on_every_worker(fn, [("the number of tensors", str(len(tensors))), *((f"tensors[{i}]", _describe(t))
+    _check_same_on_every_worker(fn, lambda: [("the number of tensors", str(len(tensors))), *((f"tensors[{i}]", _describe(t))
                                 for i, t in enumerate(tensors))], "the all-reduce adds the workers' tensors entry by entry")
 
 def check_sync_params(params):

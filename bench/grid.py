@@ -46,7 +46,7 @@ from torch import nn  # noqa: E402
 from torch.testing import assert_close  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # the repo's backprop, when run from anywhere
-from backprop.fast import fast_forward_and_backward, paired_ratio, time_interleaved  # noqa: E402
+from backprop.fast import balanced_orders, fast_forward_and_backward, paired_ratio, time_interleaved  # noqa: E402
 
 N_IN = 784
 ROWS, HIDDEN, THREADS = (32, 512, 2048, 8192, 50_000), (50, 256, 1024), (1, 2)
@@ -114,13 +114,14 @@ def time_cell(rows, hidden, threads, budget, steps=1, min_rounds=6, max_rounds=2
            "floor": products(model, rows)}
     fns = {name: in_a_row(fn, steps) for name, fn in fns.items()}
     clock = time.process_time if threads == 1 else time.perf_counter
+    cycle = len(balanced_orders(len(fns)))                            # 6 rounds for 3 computations
     times, start = {name: [] for name in fns}, time.perf_counter()
-    # Cycles of 6 rounds (each after one untimed call of each function; each cycle its own sequence of the orders)
+    # Whole cycles of rounds (each after one untimed call of each function; each cycle its own sequence of the orders)
     # until the budget is spent: a busy machine, where 2 threads wait for each other at every call, gets fewer rounds,
     # never a run many times the budget.
     while len(times["fast"]) < min_rounds or (len(times["fast"]) < max_rounds and time.perf_counter() - start < budget):
-        cycle = len(times["fast"]) // 6
-        for name, ts in time_interleaved(fns, 6, clock=clock, seed=cycle).items(): times[name] += [t / steps for t in ts]
+        seed = len(times["fast"]) // cycle                           # each cycle its own sequence of the orders
+        for name, ts in time_interleaved(fns, cycle, clock=clock, seed=seed).items(): times[name] += [t / steps for t in ts]
     return times
 
 
